@@ -1,0 +1,145 @@
+//! The `Agent` port: given a turn of a conversation, answer in markdown and/or ask to
+//! escalate. Backends are chosen per store.
+
+mod knowledge;
+mod openai;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use knowledge::KnowledgeAgent;
+pub use openai::OpenAiAgent;
+
+use crate::domain::{AgentSettings, StoreConfig};
+use crate::http_retry::RetryPolicy;
+use crate::secrets::SecretStore;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Messaging,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Speaker {
+    Customer,
+    Bot,
+    HumanAgent,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TranscriptLine {
+    pub speaker: Speaker,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CustomerProfile {
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AgentTurn {
+    pub channel: Channel,
+    pub instructions: String,
+    pub customer: CustomerProfile,
+    /// The whole conversation, oldest first; the customer's unanswered messages are last.
+    pub transcript: Vec<TranscriptLine>,
+}
+
+impl AgentTurn {
+    /// The customer's messages since the bot or a human last spoke.
+    pub fn unanswered(&self) -> impl Iterator<Item = &TranscriptLine> {
+        let start = self
+            .transcript
+            .iter()
+            .rposition(|line| line.speaker != Speaker::Customer)
+            .map_or(0, |i| i + 1);
+        self.transcript[start..].iter()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Escalation {
+    pub summary: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgentAnswer {
+    /// Markdown for the customer.
+    pub reply: Option<String>,
+    pub escalation: Option<Escalation>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("the AI agent is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the AI agent gave an answer Deskmate cannot use: {0}")]
+    Malformed(String),
+    #[error("the AI agent did not answer within {0} seconds")]
+    TimedOut(u64),
+    #[error("the AI agent is not configured: {0}")]
+    Misconfigured(String),
+}
+
+#[async_trait]
+pub trait Agent: Send + Sync {
+    async fn respond(&self, turn: &AgentTurn) -> Result<AgentAnswer, AgentError>;
+}
+
+/// Chooses and builds the agent a store has configured.
+#[async_trait]
+pub trait AgentProvider: Send + Sync {
+    async fn agent_for(&self, store: &StoreConfig) -> Result<Arc<dyn Agent>, AgentError>;
+}
+
+pub struct AgentBackends {
+    http: reqwest::Client,
+    secrets: Arc<dyn SecretStore>,
+    policy: RetryPolicy,
+}
+
+impl AgentBackends {
+    pub fn new(http: reqwest::Client, secrets: Arc<dyn SecretStore>, policy: RetryPolicy) -> Self {
+        Self {
+            http,
+            secrets,
+            policy,
+        }
+    }
+}
+
+#[async_trait]
+impl AgentProvider for AgentBackends {
+    async fn agent_for(&self, store: &StoreConfig) -> Result<Arc<dyn Agent>, AgentError> {
+        Ok(match &store.agent {
+            AgentSettings::Knowledge { knowledge_markdown } => {
+                Arc::new(KnowledgeAgent::new(knowledge_markdown))
+            }
+            AgentSettings::Openai {
+                base_url,
+                model,
+                api_key_secret,
+            } => {
+                let api_key = self.secrets.secret(api_key_secret).await.map_err(|err| {
+                    if err.is_transient() {
+                        AgentError::Unavailable(err.to_string())
+                    } else {
+                        AgentError::Misconfigured(err.to_string())
+                    }
+                })?;
+                Arc::new(OpenAiAgent::new(
+                    self.http.clone(),
+                    base_url,
+                    model,
+                    api_key,
+                    self.policy,
+                ))
+            }
+        })
+    }
+}

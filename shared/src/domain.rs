@@ -1,0 +1,221 @@
+//! The nouns of Deskmate: stores, threads (a ticket or a conversation), jobs and bot state.
+
+use std::fmt;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::TokenHash;
+
+/// Identifies one connected store (one brand's bot). Appears in URLs, so it is kept URL-safe.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct StoreId(String);
+
+impl StoreId {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidStoreId> {
+        let valid = !raw.is_empty()
+            && raw.len() <= Self::MAX_LEN
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InvalidStoreId)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("a store id is 1-64 characters of a-z, 0-9, '-' or '_'")]
+pub struct InvalidStoreId;
+
+impl TryFrom<String> for StoreId {
+    type Error = InvalidStoreId;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<StoreId> for String {
+    fn from(id: StoreId) -> Self {
+        id.0
+    }
+}
+
+impl fmt::Display for StoreId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for StoreId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StoreId({})", self.0)
+    }
+}
+
+/// Which AI agent answers for a store.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "backend", rename_all = "snake_case")]
+pub enum AgentSettings {
+    /// The embedded, offline agent that answers from a markdown knowledge file.
+    Knowledge { knowledge_markdown: String },
+    /// Any OpenAI-compatible Chat Completions endpoint; the API key lives in Secrets Manager.
+    Openai {
+        base_url: String,
+        model: String,
+        api_key_secret: String,
+    },
+}
+
+/// Everything Deskmate knows about a connected store. Inbound tokens are kept only as hashes;
+/// outbound credentials are named here and fetched from Secrets Manager by the worker.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    pub id: StoreId,
+    pub name: String,
+    /// The Zendesk account subdomain (`acme` for acme.zendesk.com).
+    pub subdomain: String,
+    pub bot_email: String,
+    /// The bot agent's Zendesk user id, learnt when the connection was tested.
+    pub bot_user_id: u64,
+    /// Set on multi-brand accounts: tickets of other brands are ignored.
+    pub brand_id: Option<u64>,
+    /// Secrets Manager id of the Zendesk API token.
+    pub zendesk_token_secret: String,
+    pub webhook_token_hash: TokenHash,
+    /// The Zendesk webhook signing secret; when set, every delivery must be signed with it.
+    /// Kept with the store (not in Secrets Manager) so the ingress path needs no secret access.
+    pub webhook_signing_secret: Option<SecretString>,
+    /// Group that escalated tickets are handed to; unassigned within the current group when absent.
+    pub escalation_group_id: Option<u64>,
+    pub instructions: String,
+    /// What the customer is told when a human takes over.
+    pub handoff_message: String,
+    pub agent: AgentSettings,
+}
+
+impl StoreConfig {
+    pub const DEFAULT_HANDOFF_MESSAGE: &'static str = "Thanks for your patience. I've passed your request to our support team; a person will reply here shortly.";
+}
+
+/// A place where a customer talks to the bot: an email ticket or a widget conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Thread {
+    Ticket(u64),
+    Conversation(String),
+}
+
+impl fmt::Display for Thread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Thread::Ticket(id) => write!(f, "ticket:{id}"),
+            Thread::Conversation(id) => write!(f, "conversation:{id}"),
+        }
+    }
+}
+
+/// Who is answering a thread right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BotState {
+    /// The bot answers.
+    Bot,
+    /// Handed to a human: the bot stays silent.
+    Escalated,
+    /// A human handed the thread back: the bot answers again.
+    Resumed,
+}
+
+impl BotState {
+    pub fn bot_may_answer(self) -> bool {
+        !matches!(self, BotState::Escalated)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BotState::Bot => "bot",
+            BotState::Escalated => "escalated",
+            BotState::Resumed => "resumed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "bot" => Some(BotState::Bot),
+            "escalated" => Some(BotState::Escalated),
+            "resumed" => Some(BotState::Resumed),
+            _ => None,
+        }
+    }
+}
+
+/// The Zendesk trigger that announced a ticket job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketEvent {
+    TicketCreated,
+    CommentAdded,
+}
+
+/// Work for the reply worker. Each job names the thread; the worker reads the rest from Zendesk.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "job", rename_all = "snake_case")]
+pub enum Job {
+    Ticket {
+        store_id: StoreId,
+        ticket_id: u64,
+        event: TicketEvent,
+    },
+}
+
+impl Job {
+    pub fn store_id(&self) -> &StoreId {
+        match self {
+            Job::Ticket { store_id, .. } => store_id,
+        }
+    }
+
+    pub fn thread(&self) -> Thread {
+        match self {
+            Job::Ticket { ticket_id, .. } => Thread::Ticket(*ticket_id),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_ids_are_url_safe() {
+        assert!(StoreId::parse("acme-eu_2").is_ok());
+        for bad in ["", "Acme", "a/b", "a b", "ä", &"x".repeat(65)] {
+            assert!(StoreId::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn jobs_round_trip_through_json() {
+        let job = Job::Ticket {
+            store_id: StoreId::parse("acme").unwrap(),
+            ticket_id: 42,
+            event: TicketEvent::CommentAdded,
+        };
+        let text = serde_json::to_string(&job).unwrap();
+        assert_eq!(
+            text,
+            r#"{"job":"ticket","store_id":"acme","ticket_id":42,"event":"comment_added"}"#
+        );
+        assert_eq!(serde_json::from_str::<Job>(&text).unwrap(), job);
+    }
+}

@@ -1,0 +1,433 @@
+//! The DynamoDB adapter: one table, string `pk`/`sk`, TTL on `expires_at`.
+//!
+//! | item              | pk                              | sk              |
+//! |-------------------|---------------------------------|-----------------|
+//! | store config      | `STORE#{store}`                 | `CONFIG`        |
+//! | webhook delivery  | `DELIVERY#{key}`                | `DELIVERY`      |
+//! | bot state         | `THREAD#{store}#{thread}`       | `STATE`         |
+//! | reply claim       | `THREAD#{store}#{thread}`       | `CLAIM#{msg}`   |
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    BotStates, ClaimOutcome, DeliveryLog, ReplyClaims, StateError, StoreDirectory,
+    epoch_seconds_now,
+};
+use crate::auth::TokenHash;
+use crate::domain::{AgentSettings, BotState, StoreConfig, StoreId, Thread};
+
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+/// Answered-message claims are kept long enough to outlive any redelivery.
+const CLAIM_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
+
+#[derive(Clone)]
+pub struct DynamoState {
+    client: Client,
+    table: String,
+}
+
+impl DynamoState {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Creates the table as template.yaml declares it (for local runs and tests).
+    pub async fn create_table(client: &Client, table: &str) -> Result<(), StateError> {
+        let key = |name: &str, key_type| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(key_type)
+                .build()
+                .expect("key schema is complete")
+        };
+        let attribute = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute definition is complete")
+        };
+        client
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .attribute_definitions(attribute("pk"))
+            .attribute_definitions(attribute("sk"))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(TTL_ATTRIBUTE)
+                    .enabled(true)
+                    .build()
+                    .expect("TTL specification is complete"),
+            )
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StateError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output.item)
+    }
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+fn store_pk(id: &StoreId) -> String {
+    format!("STORE#{id}")
+}
+
+fn thread_pk(store: &StoreId, thread: &Thread) -> String {
+    format!("THREAD#{store}#{thread}")
+}
+
+fn claim_sk(message_id: &str) -> String {
+    format!("CLAIM#{message_id}")
+}
+
+/// The SDK's errors say nothing secret; keep their code and message for the logs.
+fn unavailable<E: ProvideErrorMetadata, R>(err: SdkError<E, R>) -> StateError {
+    let detail = match err.as_service_error() {
+        Some(service) => format!(
+            "{}: {}",
+            service.code().unwrap_or("error"),
+            service.message().unwrap_or("")
+        ),
+        None => format!("{err}"),
+    };
+    StateError::Unavailable(detail)
+}
+
+fn condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+/// The stored form of a store's configuration (a JSON document in the `doc` attribute).
+#[derive(Serialize, Deserialize)]
+struct StoreRecord {
+    name: String,
+    subdomain: String,
+    bot_email: String,
+    bot_user_id: u64,
+    brand_id: Option<u64>,
+    zendesk_token_secret: String,
+    webhook_token_sha256: String,
+    webhook_signing_secret: Option<String>,
+    escalation_group_id: Option<u64>,
+    instructions: String,
+    handoff_message: String,
+    agent: AgentSettings,
+}
+
+impl StoreRecord {
+    fn from_config(store: &StoreConfig) -> Self {
+        Self {
+            name: store.name.clone(),
+            subdomain: store.subdomain.clone(),
+            bot_email: store.bot_email.clone(),
+            bot_user_id: store.bot_user_id,
+            brand_id: store.brand_id,
+            zendesk_token_secret: store.zendesk_token_secret.clone(),
+            webhook_token_sha256: store.webhook_token_hash.to_hex(),
+            webhook_signing_secret: store
+                .webhook_signing_secret
+                .as_ref()
+                .map(|secret| secret.expose_secret().to_owned()),
+            escalation_group_id: store.escalation_group_id,
+            instructions: store.instructions.clone(),
+            handoff_message: store.handoff_message.clone(),
+            agent: store.agent.clone(),
+        }
+    }
+
+    fn into_config(self, id: StoreId) -> Result<StoreConfig, String> {
+        Ok(StoreConfig {
+            webhook_token_hash: TokenHash::from_hex(&self.webhook_token_sha256)
+                .ok_or("webhook_token_sha256 is not a SHA-256 hex digest")?,
+            webhook_signing_secret: self.webhook_signing_secret.map(SecretString::from),
+            id,
+            name: self.name,
+            subdomain: self.subdomain,
+            bot_email: self.bot_email,
+            bot_user_id: self.bot_user_id,
+            brand_id: self.brand_id,
+            zendesk_token_secret: self.zendesk_token_secret,
+            escalation_group_id: self.escalation_group_id,
+            instructions: self.instructions,
+            handoff_message: self.handoff_message,
+            agent: self.agent,
+        })
+    }
+}
+
+#[async_trait]
+impl StoreDirectory for DynamoState {
+    async fn store(&self, id: &StoreId) -> Result<Option<StoreConfig>, StateError> {
+        let pk = store_pk(id);
+        let Some(item) = self.get(pk.clone(), "CONFIG").await? else {
+            return Ok(None);
+        };
+        let corrupt = |reason: String| StateError::Corrupt {
+            key: pk.clone(),
+            reason,
+        };
+        let doc = text(&item, "doc").ok_or_else(|| corrupt("no doc attribute".into()))?;
+        let record: StoreRecord = serde_json::from_str(doc).map_err(|e| corrupt(e.to_string()))?;
+        record.into_config(id.clone()).map(Some).map_err(corrupt)
+    }
+
+    async fn save_store(&self, store: &StoreConfig) -> Result<(), StateError> {
+        let doc = serde_json::to_string(&StoreRecord::from_config(store))
+            .expect("store records always serialise");
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(store_pk(&store.id)))
+            .item("sk", s("CONFIG"))
+            .item("doc", s(doc))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DeliveryLog for DynamoState {
+    async fn record_first(&self, key: &str, ttl: Duration) -> Result<bool, StateError> {
+        let now = epoch_seconds_now();
+        // TTL deletion lags by up to two days, so an expired record counts as absent.
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("DELIVERY#{key}")))
+            .item("sk", s("DELIVERY"))
+            .item(TTL_ATTRIBUTE, n(now + ttl.as_secs()))
+            .condition_expression("attribute_not_exists(pk) OR #exp < :now")
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if condition_failed(&err) => Ok(false),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn forget(&self, key: &str) -> Result<(), StateError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("DELIVERY#{key}")))
+            .key("sk", s("DELIVERY"))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl BotStates for DynamoState {
+    async fn bot_state(&self, store: &StoreId, thread: &Thread) -> Result<BotState, StateError> {
+        let pk = thread_pk(store, thread);
+        let Some(item) = self.get(pk.clone(), "STATE").await? else {
+            return Ok(BotState::Bot);
+        };
+        let raw = text(&item, "bot_state").unwrap_or_default();
+        BotState::parse(raw).ok_or_else(|| StateError::Corrupt {
+            key: pk,
+            reason: format!("unknown bot_state {raw:?}"),
+        })
+    }
+
+    async fn set_bot_state(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        state: BotState,
+    ) -> Result<(), StateError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(thread_pk(store, thread)))
+            .item("sk", s("STATE"))
+            .item("bot_state", s(state.as_str()))
+            .item("updated_at", n(epoch_seconds_now()))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ReplyClaims for DynamoState {
+    async fn claim_reply(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        message_id: &str,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<ClaimOutcome, StateError> {
+        let now = epoch_seconds_now();
+        let pk = thread_pk(store, thread);
+        let sk = claim_sk(message_id);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(pk.clone()))
+            .item("sk", s(sk.clone()))
+            .item("owner", s(owner))
+            .item("claim_state", s("claimed"))
+            .item("lease_until", n(now + lease.as_secs()))
+            .item(TTL_ATTRIBUTE, n(now + CLAIM_RETENTION.as_secs()))
+            .condition_expression(
+                "attribute_not_exists(pk) OR (claim_state = :claimed AND lease_until < :now)",
+            )
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(ClaimOutcome::Acquired),
+            Err(err) if condition_failed(&err) => {
+                let item = self.get(pk, &sk).await?;
+                let answered = item
+                    .as_ref()
+                    .and_then(|item| text(item, "claim_state"))
+                    .is_some_and(|state| state == "answered");
+                Ok(if answered {
+                    ClaimOutcome::AlreadyAnswered
+                } else {
+                    ClaimOutcome::HeldByAnother
+                })
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn finish_reply(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        message_id: &str,
+        owner: &str,
+    ) -> Result<(), StateError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(thread_pk(store, thread)))
+            .key("sk", s(claim_sk(message_id)))
+            .update_expression("SET claim_state = :answered")
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":answered", s("answered"))
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        match result {
+            // Another worker took the claim over after our lease ran out; it will see our reply.
+            Err(err) if condition_failed(&err) => Ok(()),
+            other => other.map(|_| ()).map_err(unavailable),
+        }
+    }
+
+    async fn release_reply(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        message_id: &str,
+        owner: &str,
+    ) -> Result<(), StateError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(thread_pk(store, thread)))
+            .key("sk", s(claim_sk(message_id)))
+            .condition_expression("#owner = :owner AND claim_state = :claimed")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":claimed", s("claimed"))
+            .send()
+            .await;
+        match result {
+            Err(err) if condition_failed(&err) => Ok(()),
+            other => other.map(|_| ()).map_err(unavailable),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_keys_keep_stores_and_threads_apart() {
+        let store = StoreId::parse("acme").unwrap();
+        assert_eq!(store_pk(&store), "STORE#acme");
+        assert_eq!(
+            thread_pk(&store, &Thread::Ticket(7)),
+            "THREAD#acme#ticket:7"
+        );
+        assert_eq!(
+            thread_pk(&store, &Thread::Conversation("c1".into())),
+            "THREAD#acme#conversation:c1"
+        );
+        assert_eq!(claim_sk("991"), "CLAIM#991");
+    }
+}

@@ -1,0 +1,98 @@
+//! Deskmate's state, behind narrow ports: the store directory, webhook de-duplication,
+//! bot state per thread, and reply claims. One DynamoDB table holds it all in production.
+
+mod dynamo;
+mod memory;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use dynamo::DynamoState;
+pub use memory::MemoryState;
+
+use crate::domain::{BotState, StoreConfig, StoreId, Thread};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The store could not be reached or refused the call; a retry may succeed.
+    #[error("state store unavailable: {0}")]
+    Unavailable(String),
+    /// An item exists but cannot be read back; a retry will not help.
+    #[error("state item {key} is corrupt: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+#[async_trait]
+pub trait StoreDirectory: Send + Sync {
+    async fn store(&self, id: &StoreId) -> Result<Option<StoreConfig>, StateError>;
+    async fn save_store(&self, store: &StoreConfig) -> Result<(), StateError>;
+}
+
+/// Remembers webhook deliveries for a while so a redelivery is recognised.
+#[async_trait]
+pub trait DeliveryLog: Send + Sync {
+    /// Records `key`; true when it was not seen within its time to live.
+    async fn record_first(&self, key: &str, ttl: Duration) -> Result<bool, StateError>;
+    /// Forgets `key`, so a delivery that could not be accepted is taken when Zendesk retries it.
+    async fn forget(&self, key: &str) -> Result<(), StateError>;
+}
+
+#[async_trait]
+pub trait BotStates: Send + Sync {
+    async fn bot_state(&self, store: &StoreId, thread: &Thread) -> Result<BotState, StateError>;
+    async fn set_bot_state(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        state: BotState,
+    ) -> Result<(), StateError>;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// This worker may answer the message.
+    Acquired,
+    /// Another worker holds a live lease on it; its own message is redelivered if it dies.
+    HeldByAnother,
+    /// The message has been answered.
+    AlreadyAnswered,
+}
+
+/// One reply per customer message: a worker claims the message before answering it.
+#[async_trait]
+pub trait ReplyClaims: Send + Sync {
+    /// Claims `message_id` for `owner`; a claim whose lease has run out can be taken over.
+    async fn claim_reply(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        message_id: &str,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<ClaimOutcome, StateError>;
+    /// Marks the message answered.
+    async fn finish_reply(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        message_id: &str,
+        owner: &str,
+    ) -> Result<(), StateError>;
+    /// Gives the claim up so a retry can take it at once.
+    async fn release_reply(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        message_id: &str,
+        owner: &str,
+    ) -> Result<(), StateError>;
+}
+
+/// Seconds since the Unix epoch: the unit of DynamoDB's TTL attribute.
+pub(crate) fn epoch_seconds_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}

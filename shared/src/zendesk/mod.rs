@@ -1,0 +1,65 @@
+//! Zendesk clients. Support API for tickets now; the Conversations API joins it later.
+
+mod support;
+mod types;
+
+pub use support::{SupportClient, ZendeskConnector, account_base_url, http_client};
+pub use types::*;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::domain::StoreConfig;
+use crate::secrets::SecretsError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ZendeskError {
+    #[error("Zendesk rejected the API credentials (401)")]
+    Unauthorized,
+    #[error("Zendesk refused the bot user (403): {0}")]
+    Forbidden(String),
+    #[error("Zendesk has no such resource (404)")]
+    NotFound,
+    #[error("the ticket changed since it was read (409)")]
+    Conflict,
+    #[error("Zendesk rate limit hit (429)")]
+    RateLimited { retry_after: Option<Duration> },
+    #[error("Zendesk answered {status}: {message}")]
+    Rejected { status: u16, message: String },
+    #[error("Zendesk unavailable: {0}")]
+    Unavailable(String),
+    #[error("Zendesk answer could not be read: {0}")]
+    Malformed(String),
+    #[error("Zendesk credentials unavailable: {0}")]
+    Credentials(#[from] SecretsError),
+}
+
+impl ZendeskError {
+    /// Whether trying again later may help.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ZendeskError::RateLimited { .. }
+            | ZendeskError::Unavailable(_)
+            | ZendeskError::Conflict => true,
+            ZendeskError::Credentials(err) => err.is_transient(),
+            _ => false,
+        }
+    }
+}
+
+/// The ticket operations the reply worker needs.
+#[async_trait]
+pub trait TicketDesk: Send + Sync {
+    async fn ticket(&self, id: u64) -> Result<Ticket, ZendeskError>;
+    /// All comments of a ticket, oldest first, with their authors.
+    async fn comments(&self, ticket_id: u64) -> Result<CommentThread, ZendeskError>;
+    async fn update_ticket(&self, id: u64, update: &TicketUpdate) -> Result<Ticket, ZendeskError>;
+}
+
+/// Opens a store's Zendesk account.
+#[async_trait]
+pub trait TicketDesks: Send + Sync {
+    async fn desk_for(&self, store: &StoreConfig) -> Result<Arc<dyn TicketDesk>, ZendeskError>;
+}

@@ -1,0 +1,301 @@
+//! The Zendesk Support API client (`{email}/token:{api_token}` basic auth).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::{
+    Comment, CommentThread, Ticket, TicketDesk, TicketDesks, TicketUpdate, User, ZendeskError,
+};
+use crate::domain::StoreConfig;
+use crate::http_retry::{Attempted, RetryPolicy, retry_after, send_with_retry};
+use crate::secrets::SecretStore;
+
+/// Zendesk lists at most 100 comments a page; a ticket longer than this many pages is cut.
+const MAX_COMMENT_PAGES: usize = 20;
+
+#[derive(Clone)]
+pub struct SupportClient {
+    http: reqwest::Client,
+    base_url: String,
+    authorization: HeaderValue,
+    policy: RetryPolicy,
+}
+
+impl std::fmt::Debug for SupportClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SupportClient")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `https://{subdomain}.zendesk.com`, unless an override (the sandbox) is given.
+pub fn account_base_url(subdomain: &str, base_override: Option<&str>) -> String {
+    match base_override {
+        Some(base) => base.trim_end_matches('/').to_owned(),
+        None => format!("https://{subdomain}.zendesk.com"),
+    }
+}
+
+impl SupportClient {
+    pub fn new(
+        http: reqwest::Client,
+        base_url: String,
+        email: &str,
+        api_token: &SecretString,
+        policy: RetryPolicy,
+    ) -> Self {
+        let credentials = STANDARD.encode(format!("{email}/token:{}", api_token.expose_secret()));
+        let mut authorization = HeaderValue::from_str(&format!("Basic {credentials}"))
+            .expect("base64 is a valid header value");
+        authorization.set_sensitive(true);
+        Self {
+            http,
+            base_url,
+            authorization,
+            policy,
+        }
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<T, ZendeskError> {
+        let attempted = send_with_retry(&self.policy, || {
+            let request = self
+                .http
+                .request(method.clone(), url)
+                .header(AUTHORIZATION, self.authorization.clone());
+            match body {
+                Some(body) => request.json(body),
+                None => request,
+            }
+        })
+        .await;
+        let response = match attempted {
+            Attempted::Answered(response) => response,
+            Attempted::Unreachable(reason) => return Err(ZendeskError::Unavailable(reason)),
+        };
+        let status = response.status();
+        if status.is_success() {
+            return response
+                .json()
+                .await
+                .map_err(|err| ZendeskError::Malformed(err.without_url().to_string()));
+        }
+        let wait = retry_after(&response);
+        let message = response.text().await.unwrap_or_default();
+        let message: String = message.chars().take(300).collect();
+        Err(match status {
+            StatusCode::UNAUTHORIZED => ZendeskError::Unauthorized,
+            StatusCode::FORBIDDEN => ZendeskError::Forbidden(message),
+            StatusCode::NOT_FOUND => ZendeskError::NotFound,
+            StatusCode::CONFLICT => ZendeskError::Conflict,
+            StatusCode::TOO_MANY_REQUESTS => ZendeskError::RateLimited { retry_after: wait },
+            status if status.is_server_error() => {
+                ZendeskError::Unavailable(format!("{status}: {message}"))
+            }
+            status => ZendeskError::Rejected {
+                status: status.as_u16(),
+                message,
+            },
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// The user the API token belongs to.
+    pub async fn me(&self) -> Result<User, ZendeskError> {
+        #[derive(Deserialize)]
+        struct Envelope {
+            user: User,
+        }
+        let envelope: Envelope = self
+            .call(Method::GET, &self.url("/api/v2/users/me"), None)
+            .await?;
+        Ok(envelope.user)
+    }
+
+    /// Creates a trigger-connected webhook with bearer authentication; returns its id.
+    pub async fn create_webhook(
+        &self,
+        name: &str,
+        endpoint: &str,
+        bearer_token: &SecretString,
+    ) -> Result<String, ZendeskError> {
+        let body = json!({"webhook": {
+            "name": name,
+            "endpoint": endpoint,
+            "http_method": "POST",
+            "request_format": "json",
+            "status": "active",
+            "subscriptions": ["conditional_ticket_events"],
+            "authentication": {
+                "type": "bearer_token",
+                "add_position": "header",
+                "data": {"token": bearer_token.expose_secret()}
+            }
+        }});
+        let created: Value = self
+            .call(Method::POST, &self.url("/api/v2/webhooks"), Some(&body))
+            .await?;
+        created["webhook"]["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ZendeskError::Malformed("webhook without an id".into()))
+    }
+
+    pub async fn webhook_signing_secret(
+        &self,
+        webhook_id: &str,
+    ) -> Result<SecretString, ZendeskError> {
+        let answer: Value = self
+            .call(
+                Method::GET,
+                &self.url(&format!("/api/v2/webhooks/{webhook_id}/signing_secret")),
+                None,
+            )
+            .await?;
+        answer["signing_secret"]["secret"]
+            .as_str()
+            .map(|secret| SecretString::from(secret.to_owned()))
+            .ok_or_else(|| ZendeskError::Malformed("signing secret missing".into()))
+    }
+
+    /// Creates a trigger from its Zendesk JSON definition; returns its id.
+    pub async fn create_trigger(&self, trigger: &Value) -> Result<u64, ZendeskError> {
+        let body = json!({ "trigger": trigger });
+        let created: Value = self
+            .call(Method::POST, &self.url("/api/v2/triggers"), Some(&body))
+            .await?;
+        created["trigger"]["id"]
+            .as_u64()
+            .ok_or_else(|| ZendeskError::Malformed("trigger without an id".into()))
+    }
+}
+
+#[derive(Deserialize)]
+struct TicketEnvelope {
+    ticket: Ticket,
+}
+
+#[derive(Deserialize)]
+struct CommentPage {
+    comments: Vec<Comment>,
+    #[serde(default)]
+    users: Vec<User>,
+    #[serde(default)]
+    next_page: Option<String>,
+}
+
+#[async_trait]
+impl TicketDesk for SupportClient {
+    async fn ticket(&self, id: u64) -> Result<Ticket, ZendeskError> {
+        let envelope: TicketEnvelope = self
+            .call(
+                Method::GET,
+                &self.url(&format!("/api/v2/tickets/{id}")),
+                None,
+            )
+            .await?;
+        Ok(envelope.ticket)
+    }
+
+    async fn comments(&self, ticket_id: u64) -> Result<CommentThread, ZendeskError> {
+        let mut thread = CommentThread::default();
+        let mut next = Some(self.url(&format!(
+            "/api/v2/tickets/{ticket_id}/comments?include=users&sort_order=asc"
+        )));
+        for _ in 0..MAX_COMMENT_PAGES {
+            let Some(url) = next.take() else { break };
+            let page: CommentPage = self.call(Method::GET, &url, None).await?;
+            thread.comments.extend(page.comments);
+            for user in page.users {
+                if !thread.users.iter().any(|known| known.id == user.id) {
+                    thread.users.push(user);
+                }
+            }
+            next = page.next_page;
+        }
+        Ok(thread)
+    }
+
+    async fn update_ticket(&self, id: u64, update: &TicketUpdate) -> Result<Ticket, ZendeskError> {
+        let body = json!({ "ticket": update });
+        let envelope: TicketEnvelope = self
+            .call(
+                Method::PUT,
+                &self.url(&format!("/api/v2/tickets/{id}")),
+                Some(&body),
+            )
+            .await?;
+        Ok(envelope.ticket)
+    }
+}
+
+/// Opens Support API clients for stores, with their API tokens from the secret store.
+pub struct ZendeskConnector {
+    http: reqwest::Client,
+    secrets: Arc<dyn SecretStore>,
+    base_override: Option<String>,
+    policy: RetryPolicy,
+}
+
+impl ZendeskConnector {
+    pub fn new(
+        http: reqwest::Client,
+        secrets: Arc<dyn SecretStore>,
+        base_override: Option<String>,
+        policy: RetryPolicy,
+    ) -> Self {
+        Self {
+            http,
+            secrets,
+            base_override,
+            policy,
+        }
+    }
+
+    pub async fn support_client(&self, store: &StoreConfig) -> Result<SupportClient, ZendeskError> {
+        let token = self.secrets.secret(&store.zendesk_token_secret).await?;
+        Ok(SupportClient::new(
+            self.http.clone(),
+            account_base_url(&store.subdomain, self.base_override.as_deref()),
+            &store.bot_email,
+            &token,
+            self.policy,
+        ))
+    }
+}
+
+#[async_trait]
+impl TicketDesks for ZendeskConnector {
+    async fn desk_for(&self, store: &StoreConfig) -> Result<Arc<dyn TicketDesk>, ZendeskError> {
+        Ok(Arc::new(self.support_client(store).await?))
+    }
+}
+
+/// The HTTP client every outbound call shares: timeouts so a hung peer cannot eat the
+/// Lambda's whole budget.
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(3))
+        .user_agent(concat!("deskmate/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("the HTTP client configuration is valid")
+}
