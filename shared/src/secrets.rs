@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -30,6 +30,12 @@ impl SecretsError {
 #[async_trait]
 pub trait SecretStore: Send + Sync {
     async fn secret(&self, name: &str) -> Result<SecretString, SecretsError>;
+}
+
+/// Saves outbound credentials (operator tooling; the functions only read).
+#[async_trait]
+pub trait SecretVault: Send + Sync {
+    async fn put_secret(&self, name: &str, value: &SecretString) -> Result<(), SecretsError>;
 }
 
 pub struct SecretsManagerStore {
@@ -72,12 +78,7 @@ impl SecretStore for SecretsManagerStore {
                 Some(service) if service.is_resource_not_found_exception() => {
                     SecretsError::NotFound(name.to_owned())
                 }
-                Some(service) => SecretsError::Unavailable(format!(
-                    "{}: {}",
-                    service.code().unwrap_or("error"),
-                    service.message().unwrap_or("")
-                )),
-                None => SecretsError::Unavailable(DisplayErrorContext(&err).to_string()),
+                _ => unavailable(err),
             })?;
         let secret = SecretString::from(
             output
@@ -89,6 +90,59 @@ impl SecretStore for SecretsManagerStore {
             .unwrap_or_else(|p| p.into_inner())
             .insert(name.to_owned(), (Instant::now(), secret.clone()));
         Ok(secret)
+    }
+}
+
+fn unavailable<E: ProvideErrorMetadata, R>(
+    err: aws_sdk_secretsmanager::error::SdkError<E, R>,
+) -> SecretsError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match err.as_service_error() {
+        Some(service) => SecretsError::Unavailable(format!(
+            "{}: {}",
+            service.code().unwrap_or("error"),
+            service.message().unwrap_or("")
+        )),
+        None => SecretsError::Unavailable(DisplayErrorContext(&err).to_string()),
+    }
+}
+
+#[async_trait]
+impl SecretVault for SecretsManagerStore {
+    /// Creates the secret, or stores a new version when it exists.
+    async fn put_secret(&self, name: &str, value: &SecretString) -> Result<(), SecretsError> {
+        let created = self
+            .client
+            .create_secret()
+            .name(name)
+            .secret_string(value.expose_secret())
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_exists_exception()) =>
+            {
+                self.client
+                    .put_secret_value()
+                    .secret_id(name)
+                    .secret_string(value.expose_secret())
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+            }
+            Err(err) => return Err(unavailable(err)),
+        }
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        Ok(())
     }
 }
 
@@ -119,5 +173,13 @@ impl SecretStore for MemorySecrets {
             .get(name)
             .cloned()
             .ok_or_else(|| SecretsError::NotFound(name.to_owned()))
+    }
+}
+
+#[async_trait]
+impl SecretVault for MemorySecrets {
+    async fn put_secret(&self, name: &str, value: &SecretString) -> Result<(), SecretsError> {
+        self.insert(name, value.clone());
+        Ok(())
     }
 }

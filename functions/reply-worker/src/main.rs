@@ -1,1 +1,29 @@
-fn main() {}
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use deskmate_shared::config::{EnvReader, WorkerConfig};
+use deskmate_shared::secrets::SecretsManagerStore;
+use deskmate_shared::state::DynamoState;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use reply_worker::ReplyWorker;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    deskmate_shared::telemetry::init_tracing();
+    let config = WorkerConfig::from_env(&EnvReader::process())?;
+    let sdk = deskmate_shared::aws::load_sdk_config().await;
+    let state = Arc::new(DynamoState::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        &config.table_name,
+    ));
+    let secrets = Arc::new(SecretsManagerStore::new(
+        aws_sdk_secretsmanager::Client::new(&sdk),
+        config.secrets_ttl,
+    ));
+    let worker = Arc::new(ReplyWorker::new(state, secrets, &config));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let worker = worker.clone();
+        async move { Ok::<_, Error>(worker.handle_batch(event.payload).await) }
+    }))
+    .await
+}

@@ -1,1 +1,327 @@
+//! `POST /webhooks/zendesk/{store_id}`: Zendesk trigger webhooks for the email & ticket path.
+//!
+//! Verifies the store's bearer token (and signature, when the store has a signing secret) over
+//! the raw body, validates the trigger payload, de-duplicates, enqueues one job and answers
+//! 202. It reads the table and writes to the queue; it never calls Zendesk or Secrets Manager.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use deskmate_shared::auth::{bearer_token, verify_zendesk_signature};
+use deskmate_shared::config::IngressConfig;
+use deskmate_shared::domain::{Job, StoreConfig, StoreId, TicketEvent};
+use deskmate_shared::queue::JobQueue;
+use deskmate_shared::state::{DeliveryLog, StoreDirectory};
+use http::{HeaderMap, Response, StatusCode, header};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+/// Trigger payloads are small; anything larger is not ours.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const SIGNATURE_HEADER: &str = "x-zendesk-webhook-signature";
+pub const SIGNATURE_TIMESTAMP_HEADER: &str = "x-zendesk-webhook-signature-timestamp";
+
+/// Why a delivery was not accepted. `status` is the one place these become HTTP codes.
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    /// Same answer for a wrong token, a missing one and an unknown store: callers learn nothing
+    /// about which stores exist.
+    #[error("missing or invalid credentials")]
+    Unauthorized,
+    #[error("invalid webhook signature: {0}")]
+    BadSignature(deskmate_shared::auth::SignatureError),
+    #[error("body is larger than {MAX_BODY_BYTES} bytes")]
+    TooLarge,
+    #[error("{0}")]
+    BadRequest(String),
+    /// Our table or queue failed; Zendesk retries, and nothing was accepted.
+    #[error("temporarily unavailable, retry later")]
+    Unavailable,
+}
+
+impl Rejection {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Rejection::Unauthorized | Rejection::BadSignature(_) => StatusCode::UNAUTHORIZED,
+            Rejection::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Rejection::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// What Deskmate did with a delivery it accepted.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Accepted {
+    Queued { ticket_id: u64 },
+    Ignored(String),
+}
+
+/// The fields of Deskmate's trigger payload template that the webhook acts on.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TriggerPayload {
+    pub event: TicketEvent,
+    pub ticket_id: u64,
+    pub brand_id: Option<u64>,
+    pub current_user_id: Option<u64>,
+}
+
+enum Parsed {
+    Payload(TriggerPayload),
+    UnsupportedEvent(String),
+}
+
+/// An id Zendesk rendered as a string (or a number, if the template was edited).
+fn id_field(
+    object: &Map<String, Value>,
+    name: &str,
+    required: bool,
+) -> Result<Option<u64>, Rejection> {
+    let bad = |detail: &str| Rejection::BadRequest(format!("field `{name}` {detail}"));
+    match object.get(name) {
+        None | Some(Value::Null) if required => Err(bad("is required")),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(number)) => match number.as_u64() {
+            Some(id) if id > 0 => Ok(Some(id)),
+            _ => Err(bad("must be a positive integer")),
+        },
+        Some(Value::String(text)) => {
+            let text = text.trim();
+            if text.is_empty() && !required {
+                return Ok(None);
+            }
+            if text.contains("{{") {
+                return Err(bad(
+                    "holds a placeholder Zendesk did not render; check the trigger's JSON body",
+                ));
+            }
+            match text.parse::<u64>() {
+                Ok(id) if id > 0 => Ok(Some(id)),
+                _ => Err(bad("must be a positive integer")),
+            }
+        }
+        Some(_) => Err(bad("must be a positive integer or a string of digits")),
+    }
+}
+
+fn parse_payload(body: &[u8]) -> Result<Parsed, Rejection> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|err| Rejection::BadRequest(format!("body is not valid JSON: {err}")))?;
+    let Value::Object(object) = value else {
+        return Err(Rejection::BadRequest("body must be a JSON object".into()));
+    };
+    let event = match object.get("event") {
+        None | Some(Value::Null) => {
+            return Err(Rejection::BadRequest("field `event` is required".into()));
+        }
+        Some(Value::String(event)) => event.trim(),
+        Some(_) => {
+            return Err(Rejection::BadRequest(
+                "field `event` must be a string".into(),
+            ));
+        }
+    };
+    let event = match event {
+        "ticket_created" => TicketEvent::TicketCreated,
+        "comment_added" => TicketEvent::CommentAdded,
+        other => return Ok(Parsed::UnsupportedEvent(other.chars().take(64).collect())),
+    };
+    Ok(Parsed::Payload(TriggerPayload {
+        event,
+        ticket_id: id_field(&object, "ticket_id", true)?.expect("required ids are present"),
+        brand_id: id_field(&object, "brand_id", false)?,
+        current_user_id: id_field(&object, "current_user_id", false)?,
+    }))
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+pub struct TicketWebhook {
+    pub stores: Arc<dyn StoreDirectory>,
+    pub deliveries: Arc<dyn DeliveryLog>,
+    pub queue: Arc<dyn JobQueue>,
+    /// Comment jobs wait this long so a burst of customer comments is answered once.
+    pub burst_window: Duration,
+    pub dedup_ttl: Duration,
+}
+
+impl TicketWebhook {
+    pub fn new<S>(state: Arc<S>, queue: Arc<dyn JobQueue>, config: &IngressConfig) -> Self
+    where
+        S: StoreDirectory + DeliveryLog + 'static,
+    {
+        Self {
+            stores: state.clone(),
+            deliveries: state,
+            queue,
+            burst_window: config.burst_window,
+            dedup_ttl: config.dedup_ttl,
+        }
+    }
+
+    /// Handles one delivery and renders the HTTP answer.
+    pub async fn respond(
+        &self,
+        store_id: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response<String> {
+        let (status, body) = match self
+            .accept(store_id, headers, body, OffsetDateTime::now_utc())
+            .await
+        {
+            Ok(Accepted::Queued { ticket_id }) => (
+                StatusCode::ACCEPTED,
+                json!({"status": "accepted", "ticket_id": ticket_id}),
+            ),
+            Ok(Accepted::Ignored(reason)) => (
+                StatusCode::OK,
+                json!({"status": "ignored", "reason": reason}),
+            ),
+            Err(rejection) => {
+                tracing::info!(store_id, status = rejection.status().as_u16(), %rejection, "webhook rejected");
+                (rejection.status(), json!({"error": rejection.to_string()}))
+            }
+        };
+        Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .expect("static response parts are valid")
+    }
+
+    pub async fn accept(
+        &self,
+        store_id: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Accepted, Rejection> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(Rejection::TooLarge);
+        }
+        let store = self.authenticate(store_id, headers, body, now).await?;
+        let payload = match parse_payload(body)? {
+            Parsed::Payload(payload) => payload,
+            Parsed::UnsupportedEvent(event) => {
+                return Ok(Accepted::Ignored(format!(
+                    "event \"{event}\" is not one Deskmate acts on"
+                )));
+            }
+        };
+        if let (Some(ours), Some(theirs)) = (store.brand_id, payload.brand_id)
+            && ours != theirs
+        {
+            return Ok(Accepted::Ignored(format!(
+                "ticket is from brand {theirs}; this store answers brand {ours}"
+            )));
+        }
+        if payload.current_user_id == Some(store.bot_user_id) {
+            return Ok(Accepted::Ignored(
+                "the update was made by the bot itself".into(),
+            ));
+        }
+
+        let delivery_key = format!("{}:{:x}", store.id, Sha256::digest(body));
+        let first = self
+            .deliveries
+            .record_first(&delivery_key, self.dedup_ttl)
+            .await
+            .map_err(|err| {
+                tracing::error!(error = %err, "could not record delivery");
+                Rejection::Unavailable
+            })?;
+        if !first {
+            return Ok(Accepted::Ignored("duplicate delivery".into()));
+        }
+        let job = Job::Ticket {
+            store_id: store.id.clone(),
+            ticket_id: payload.ticket_id,
+            event: payload.event,
+        };
+        let delay = match payload.event {
+            TicketEvent::TicketCreated => Duration::ZERO,
+            TicketEvent::CommentAdded => self.burst_window,
+        };
+        if let Err(err) = self.queue.enqueue(&job, delay).await {
+            tracing::error!(error = %err, "could not enqueue job");
+            // Forget the delivery so Zendesk's retry is accepted rather than dropped as a duplicate.
+            if let Err(err) = self.deliveries.forget(&delivery_key).await {
+                tracing::error!(error = %err, "could not forget delivery");
+            }
+            return Err(Rejection::Unavailable);
+        }
+        tracing::info!(store_id = %store.id, ticket_id = payload.ticket_id, event = ?payload.event, "job queued");
+        Ok(Accepted::Queued {
+            ticket_id: payload.ticket_id,
+        })
+    }
+
+    async fn authenticate(
+        &self,
+        store_id: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<StoreConfig, Rejection> {
+        let presented = header_text(headers, header::AUTHORIZATION.as_str())
+            .and_then(bearer_token)
+            .ok_or(Rejection::Unauthorized)?;
+        let Ok(store_id) = StoreId::parse(store_id) else {
+            return Err(Rejection::Unauthorized);
+        };
+        let store = self
+            .stores
+            .store(&store_id)
+            .await
+            .map_err(|err| {
+                tracing::error!(error = %err, "could not read store");
+                Rejection::Unavailable
+            })?
+            .ok_or(Rejection::Unauthorized)?;
+        if !store.webhook_token_hash.matches(presented) {
+            return Err(Rejection::Unauthorized);
+        }
+        if let Some(secret) = &store.webhook_signing_secret {
+            verify_zendesk_signature(
+                secret,
+                header_text(headers, SIGNATURE_HEADER),
+                header_text(headers, SIGNATURE_TIMESTAMP_HEADER),
+                body,
+                now,
+            )
+            .map_err(Rejection::BadSignature)?;
+        }
+        Ok(store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deskmate_shared::zendesk::setup::trigger_payload_template;
+
+    #[test]
+    fn the_published_template_parses_once_zendesk_renders_it() {
+        let rendered = trigger_payload_template(TicketEvent::CommentAdded)
+            .to_string()
+            .replace("{{ticket.id}}", "42")
+            .replace("{{ticket.brand.id}}", "7")
+            .replace("{{current_user.id}}", "9");
+        let Parsed::Payload(payload) = parse_payload(rendered.as_bytes()).unwrap() else {
+            panic!("the template's event is supported");
+        };
+        assert_eq!(
+            payload,
+            TriggerPayload {
+                event: TicketEvent::CommentAdded,
+                ticket_id: 42,
+                brand_id: Some(7),
+                current_user_id: Some(9)
+            }
+        );
+    }
+}

@@ -42,13 +42,16 @@ const STOPWORDS: &[&str] = &[
     "for", "from", "get", "hello", "hi", "how", "i", "if", "in", "is", "it", "me", "my", "of",
     "on", "or", "please", "thank", "thanks", "that", "the", "there", "this", "to", "was", "we",
     "what", "when", "where", "which", "will", "with", "would", "you", "your", "can't", "im",
+    "great", "ok", "okay", "also", "just", "don't", "doesn't", "it's", "i'm", "i'd", "i've", "hey",
+    "dear", "regards", "cheers", "yes", "no", "so", "some", "any", "have", "has", "had", "am",
+    "been", "should", "know", "and", "then", "too", "very", "much", "there's", "our", "us",
 ];
 
 /// BM25 parameters (the usual ones).
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
 /// Share of the question's words a section must contain to count as an answer.
-const MIN_COVERAGE: f64 = 0.3;
+const MIN_COVERAGE: f64 = 0.15;
 
 struct Section {
     title: String,

@@ -1,5 +1,6 @@
 //! Zendesk clients. Support API for tickets now; the Conversations API joins it later.
 
+pub mod setup;
 mod support;
 mod types;
 

@@ -1,0 +1,106 @@
+//! Connecting a store: test the Zendesk connection, save the API token in the secret store
+//! and the store (with a fresh webhook token, kept as a hash) in the state table.
+
+use deskmate_shared::auth::{TokenHash, generate_token};
+use deskmate_shared::domain::{AgentSettings, StoreConfig, StoreId};
+use deskmate_shared::secrets::{SecretVault, SecretsError};
+use deskmate_shared::state::{StateError, StoreDirectory};
+use deskmate_shared::zendesk::{SupportClient, ZendeskError, setup};
+use secrecy::{ExposeSecret, SecretString};
+
+pub struct NewStore {
+    pub id: StoreId,
+    pub name: String,
+    pub subdomain: String,
+    pub bot_email: String,
+    pub api_token: SecretString,
+    pub brand_id: Option<u64>,
+    pub instructions: String,
+    pub agent: AgentSettings,
+}
+
+/// A saved store and the webhook token to paste into Zendesk (shown once, stored as a hash).
+pub struct ConnectedStore {
+    pub config: StoreConfig,
+    pub webhook_token: SecretString,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("the bot user {name} is a {role}; the bot user must be a full Agent")]
+    BotNotFullAgent { name: String, role: String },
+    #[error(transparent)]
+    Zendesk(#[from] ZendeskError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+}
+
+pub fn zendesk_token_secret_name(store: &StoreId) -> String {
+    format!("deskmate/{store}/zendesk-api-token")
+}
+
+pub async fn connect_store(
+    stores: &dyn StoreDirectory,
+    vault: &dyn SecretVault,
+    client: &SupportClient,
+    new: NewStore,
+) -> Result<ConnectedStore, SetupError> {
+    let bot = client.me().await?;
+    if !bot.is_full_agent() {
+        let role = if bot.role == "agent" {
+            "light agent".into()
+        } else {
+            bot.role.clone()
+        };
+        return Err(SetupError::BotNotFullAgent {
+            name: bot.name,
+            role,
+        });
+    }
+    let secret_name = zendesk_token_secret_name(&new.id);
+    vault.put_secret(&secret_name, &new.api_token).await?;
+    let webhook_token = generate_token("dmw");
+    let config = StoreConfig {
+        id: new.id,
+        name: new.name,
+        subdomain: new.subdomain,
+        bot_email: new.bot_email,
+        bot_user_id: bot.id,
+        brand_id: new.brand_id,
+        zendesk_token_secret: secret_name,
+        webhook_token_hash: TokenHash::of(webhook_token.expose_secret()),
+        webhook_signing_secret: None,
+        escalation_group_id: None,
+        instructions: new.instructions,
+        handoff_message: StoreConfig::DEFAULT_HANDOFF_MESSAGE.to_owned(),
+        agent: new.agent,
+    };
+    stores.save_store(&config).await?;
+    Ok(ConnectedStore {
+        config,
+        webhook_token,
+    })
+}
+
+/// Creates the store's Zendesk webhook and triggers, and keeps the signing secret so every
+/// delivery's signature is verified from now on.
+pub async fn install_email_path(
+    stores: &dyn StoreDirectory,
+    client: &SupportClient,
+    connected: &mut ConnectedStore,
+    deskmate_url: &str,
+) -> Result<(), SetupError> {
+    let webhook_url = format!("{deskmate_url}/webhooks/zendesk/{}", connected.config.id);
+    let signing_secret = setup::install_email_path(
+        client,
+        &connected.config,
+        &webhook_url,
+        &connected.webhook_token,
+    )
+    .await?;
+    connected.config.webhook_signing_secret = Some(signing_secret);
+    stores.save_store(&connected.config).await?;
+    Ok(())
+}

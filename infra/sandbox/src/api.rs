@@ -1,0 +1,387 @@
+//! The Support API endpoints, with Zendesk's shapes, errors, authentication and faults.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use crate::Shared;
+use crate::triggers;
+use crate::world::{Fault, Trigger, Webhook, World, random_hex};
+
+type ApiResult = Result<(StatusCode, axum::Json<Value>), ApiError>;
+
+pub(crate) struct ApiError(StatusCode, Value);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, axum::Json(self.1)).into_response()
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError(
+        StatusCode::NOT_FOUND,
+        json!({"error": "RecordNotFound", "description": "Not found"}),
+    )
+}
+
+fn invalid(description: &str) -> ApiError {
+    ApiError(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        json!({"error": "RecordInvalid", "description": description}),
+    )
+}
+
+fn ok(value: Value) -> ApiResult {
+    Ok((StatusCode::OK, axum::Json(value)))
+}
+
+fn created(value: Value) -> ApiResult {
+    Ok((StatusCode::CREATED, axum::Json(value)))
+}
+
+/// The user an API request acts as: `{email}/token:{token}` basic auth.
+#[derive(Clone, Copy)]
+struct CurrentUser(u64);
+
+fn authenticate(world: &World, headers: &HeaderMap) -> Option<u64> {
+    let encoded = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Basic ")?;
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (email, token) = decoded.split_once("/token:")?;
+    if !world.api_tokens.iter().any(|known| known == token) {
+        return None;
+    }
+    world
+        .users
+        .values()
+        .find(|user| user.email.eq_ignore_ascii_case(email))
+        .map(|user| user.id)
+}
+
+/// Serves injected faults, then authenticates, like Zendesk's edge would.
+async fn gate(State(shared): State<Arc<Shared>>, mut request: Request, next: Next) -> Response {
+    let (fault, user) = {
+        let mut world = shared.world();
+        world.api_requests += 1;
+        (
+            world.faults.pop_front(),
+            authenticate(&world, request.headers()),
+        )
+    };
+    match fault {
+        Some(Fault::RateLimited { retry_after_secs }) => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, retry_after_secs.to_string())],
+                axum::Json(json!({"error": "APIRateLimitExceeded", "description": "Number of allowed API requests per minute exceeded"})),
+            )
+                .into_response();
+        }
+        Some(Fault::Status(status)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return (status, axum::Json(json!({"error": "ServiceUnavailable"}))).into_response();
+        }
+        Some(Fault::Latency(delay)) => tokio::time::sleep(delay).await,
+        None => {}
+    }
+    let Some(user) = user else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": "Couldn't authenticate you"})),
+        )
+            .into_response();
+    };
+    request.extensions_mut().insert(CurrentUser(user));
+    next.run(request).await
+}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api/v2/users/me", get(me))
+        .route("/api/v2/users/{id}", get(user))
+        .route("/api/v2/tickets", axum::routing::post(create_ticket))
+        .route("/api/v2/tickets/{id}", get(ticket).put(update_ticket))
+        .route("/api/v2/tickets/{id}/comments", get(comments))
+        .route("/api/v2/webhooks", get(list_webhooks).post(create_webhook))
+        .route("/api/v2/webhooks/{id}/signing_secret", get(signing_secret))
+        .route("/api/v2/triggers", get(list_triggers).post(create_trigger))
+        .layer(middleware::from_fn_with_state(shared.clone(), gate))
+        .with_state(shared)
+}
+
+fn id_path(raw: &str) -> Result<u64, ApiError> {
+    raw.trim_end_matches(".json")
+        .parse()
+        .map_err(|_| not_found())
+}
+
+async fn me(
+    State(shared): State<Arc<Shared>>,
+    axum::Extension(CurrentUser(id)): axum::Extension<CurrentUser>,
+) -> ApiResult {
+    let world = shared.world();
+    let user = world.users.get(&id).ok_or_else(not_found)?;
+    ok(json!({"user": World::user_json(user, &world.base_url)}))
+}
+
+async fn user(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> ApiResult {
+    let world = shared.world();
+    let user = world.users.get(&id_path(&id)?).ok_or_else(not_found)?;
+    ok(json!({"user": World::user_json(user, &world.base_url)}))
+}
+
+async fn ticket(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> ApiResult {
+    let world = shared.world();
+    let ticket = world.ticket_view(id_path(&id)?).ok_or_else(not_found)?;
+    ok(json!({"ticket": world.ticket_json(&ticket)}))
+}
+
+async fn comments(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> ApiResult {
+    let world = shared.world();
+    let id = id_path(&id)?;
+    let ticket = world.tickets.get(&id).ok_or_else(not_found)?;
+    let mut comments: Vec<Value> = ticket.comments.iter().map(World::comment_json).collect();
+    if query.get("sort_order").is_some_and(|order| order == "desc") {
+        comments.reverse();
+    }
+    let mut body = json!({
+        "comments": comments,
+        "next_page": null,
+        "previous_page": null,
+        "count": ticket.comments.len(),
+    });
+    if query
+        .get("include")
+        .is_some_and(|include| include.split(',').any(|i| i == "users"))
+    {
+        let mut authors: Vec<u64> = ticket.comments.iter().map(|c| c.author_id).collect();
+        authors.sort_unstable();
+        authors.dedup();
+        body["users"] = authors
+            .iter()
+            .filter_map(|id| world.users.get(id))
+            .map(|user| World::user_json(user, &world.base_url))
+            .collect();
+    }
+    ok(body)
+}
+
+/// The comment of a create or update body, as (body, html_body, public, author).
+fn comment_fields(
+    comment: &Value,
+    current_user: u64,
+) -> Result<(Option<String>, Option<String>, bool, u64), ApiError> {
+    let body = comment["body"].as_str().map(str::to_owned);
+    let html_body = comment["html_body"].as_str().map(str::to_owned);
+    if body.as_deref().unwrap_or_default().trim().is_empty()
+        && html_body.as_deref().unwrap_or_default().trim().is_empty()
+    {
+        return Err(invalid("Comment: body cannot be blank"));
+    }
+    let public = comment["public"].as_bool().unwrap_or(true);
+    let author = comment["author_id"].as_u64().unwrap_or(current_user);
+    Ok((body, html_body, public, author))
+}
+
+async fn create_ticket(
+    State(shared): State<Arc<Shared>>,
+    axum::Extension(CurrentUser(actor)): axum::Extension<CurrentUser>,
+    axum::Json(body): axum::Json<Value>,
+) -> ApiResult {
+    let ticket = &body["ticket"];
+    let (text, html, public, author) = comment_fields(&ticket["comment"], actor)?;
+    let outgoing = {
+        let mut world = shared.world();
+        let requester = ticket["requester_id"].as_u64().unwrap_or(actor);
+        let comment = world.new_comment(author, text.as_deref(), html.as_deref(), public);
+        let subject = ticket["subject"].as_str().unwrap_or_default().to_owned();
+        let brand = ticket["brand_id"].as_u64();
+        let assignee = ticket["assignee_id"].as_u64();
+        let (id, outgoing) =
+            world.create_ticket(actor, requester, brand, &subject, comment, "api", assignee);
+        let view = world.ticket_view(id).expect("just created");
+        (world.ticket_json(&view), outgoing)
+    };
+    triggers::dispatch(&shared, outgoing.1);
+    created(json!({"ticket": outgoing.0}))
+}
+
+async fn update_ticket(
+    State(shared): State<Arc<Shared>>,
+    axum::Extension(CurrentUser(actor)): axum::Extension<CurrentUser>,
+    Path(id): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> ApiResult {
+    let id = id_path(&id)?;
+    let update = body["ticket"].clone();
+    if !update.is_object() {
+        return Err(invalid("the body must hold a ticket object"));
+    }
+    let comment = match update.get("comment") {
+        Some(comment) if !comment.is_null() => Some(comment_fields(comment, actor)?),
+        _ => None,
+    };
+    let (ticket, audit, outgoing) = {
+        let mut world = shared.world();
+        let current = world.ticket_view(id).ok_or_else(not_found)?;
+        if update["safe_update"].as_bool() == Some(true)
+            && update["updated_stamp"].as_str() != Some(current.updated_at.as_str())
+        {
+            return Err(ApiError(
+                StatusCode::CONFLICT,
+                json!({"error": "UpdateConflict", "description": "Safe Update prevented the update due to outdated ticket data. Please fetch the latest ticket data and try again."}),
+            ));
+        }
+        let audit_id = world.next_id();
+        let mut events = Vec::new();
+        let outgoing = world.change_ticket(actor, id, |world, entry| {
+            if let Some((text, html, public, author)) = comment {
+                let comment = world.new_comment(author, text.as_deref(), html.as_deref(), public);
+                events.push(json!({"id": comment.id, "type": "Comment", "author_id": author, "public": public, "body": comment.body}));
+                entry.comments.push(comment);
+            }
+            if let Some(assignee) = update.get("assignee_id") {
+                entry.view.assignee_id = assignee.as_u64();
+                events.push(json!({"type": "Change", "field_name": "assignee_id", "value": assignee}));
+            }
+            if let Some(group) = update["group_id"].as_u64() {
+                entry.view.group_id = Some(group);
+            }
+            if let Some(status) = update["status"].as_str() {
+                entry.view.status = status.to_owned();
+            }
+            if let Some(tags) = update["tags"].as_array() {
+                entry.view.tags = tags.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect();
+            }
+            for tag in update["additional_tags"].as_array().into_iter().flatten() {
+                if let Some(tag) = tag.as_str()
+                    && !entry.view.tags.iter().any(|t| t == tag)
+                {
+                    entry.view.tags.push(tag.to_owned());
+                }
+            }
+        });
+        let view = world.ticket_view(id).expect("ticket exists");
+        let audit = json!({"id": audit_id, "ticket_id": id, "author_id": actor, "created_at": view.updated_at, "events": events});
+        (world.ticket_json(&view), audit, outgoing)
+    };
+    triggers::dispatch(&shared, outgoing);
+    ok(json!({"ticket": ticket, "audit": audit}))
+}
+
+fn webhook_json(webhook: &Webhook) -> Value {
+    json!({
+        "id": webhook.id,
+        "name": webhook.name,
+        "endpoint": webhook.endpoint,
+        "http_method": "POST",
+        "request_format": "json",
+        "status": "active",
+        "subscriptions": ["conditional_ticket_events"],
+        "authentication": webhook.bearer_token.as_ref().map(|_| json!({"type": "bearer_token", "add_position": "header"})),
+        "created_at": webhook.created_at,
+    })
+}
+
+async fn list_webhooks(State(shared): State<Arc<Shared>>) -> ApiResult {
+    let world = shared.world();
+    let webhooks: Vec<Value> = world.webhooks.values().map(webhook_json).collect();
+    ok(json!({"webhooks": webhooks, "meta": {"has_more": false}, "links": {}}))
+}
+
+async fn create_webhook(
+    State(shared): State<Arc<Shared>>,
+    axum::Json(body): axum::Json<Value>,
+) -> ApiResult {
+    let spec = &body["webhook"];
+    let (Some(name), Some(endpoint)) = (spec["name"].as_str(), spec["endpoint"].as_str()) else {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            json!({"errors": [{"code": "InvalidInput", "title": "name and endpoint are required"}]}),
+        ));
+    };
+    let mut world = shared.world();
+    let webhook = Webhook {
+        id: format!("01{}", random_hex(12).to_uppercase()),
+        name: name.to_owned(),
+        endpoint: endpoint.to_owned(),
+        bearer_token: spec["authentication"]["data"]["token"]
+            .as_str()
+            .map(str::to_owned),
+        signing_secret: random_hex(24),
+        created_at: world.stamp(),
+    };
+    let json = webhook_json(&webhook);
+    world.webhooks.insert(webhook.id.clone(), webhook);
+    created(json!({"webhook": json}))
+}
+
+async fn signing_secret(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> ApiResult {
+    let world = shared.world();
+    let webhook = world.webhooks.get(&id).ok_or_else(not_found)?;
+    ok(json!({"signing_secret": {"algorithm": "SHA256", "secret": webhook.signing_secret}}))
+}
+
+fn trigger_json(trigger: &Trigger, position: usize) -> Value {
+    json!({
+        "id": trigger.id,
+        "title": trigger.title,
+        "active": trigger.active,
+        "position": position,
+        "conditions": trigger.conditions,
+        "actions": trigger.actions,
+    })
+}
+
+async fn list_triggers(State(shared): State<Arc<Shared>>) -> ApiResult {
+    let world = shared.world();
+    let triggers: Vec<Value> = world
+        .triggers
+        .iter()
+        .enumerate()
+        .map(|(i, t)| trigger_json(t, i + 1))
+        .collect();
+    ok(
+        json!({"triggers": triggers, "next_page": null, "previous_page": null, "count": triggers.len()}),
+    )
+}
+
+async fn create_trigger(
+    State(shared): State<Arc<Shared>>,
+    axum::Json(body): axum::Json<Value>,
+) -> ApiResult {
+    let spec = &body["trigger"];
+    let Some(title) = spec["title"].as_str() else {
+        return Err(invalid("Title: cannot be blank"));
+    };
+    if !spec["actions"].is_array() || !spec["conditions"].is_object() {
+        return Err(invalid("Trigger needs conditions and actions"));
+    }
+    let mut world = shared.world();
+    let trigger = Trigger {
+        id: world.next_id(),
+        title: title.to_owned(),
+        active: spec["active"].as_bool().unwrap_or(true),
+        conditions: spec["conditions"].clone(),
+        actions: spec["actions"].clone(),
+    };
+    let json = trigger_json(&trigger, world.triggers.len() + 1);
+    world.triggers.push(trigger);
+    created(json!({"trigger": json}))
+}

@@ -1,0 +1,93 @@
+//! What Deskmate asks an operator to create in Zendesk for the email path, as data: the
+//! trigger payload template and the two triggers. Also used to create them through the API.
+
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use super::{SupportClient, ZendeskError};
+use crate::domain::{StoreConfig, TicketEvent};
+
+/// The JSON body both triggers send (only `event` differs). Zendesk renders every
+/// placeholder as a string.
+pub fn trigger_payload_template(event: TicketEvent) -> Value {
+    let event = match event {
+        TicketEvent::TicketCreated => "ticket_created",
+        TicketEvent::CommentAdded => "comment_added",
+    };
+    json!({
+        "event": event,
+        "ticket_id": "{{ticket.id}}",
+        "brand_id": "{{ticket.brand.id}}",
+        "requester_id": "{{ticket.requester.id}}",
+        "requester_email": "{{ticket.requester.email}}",
+        "requester_name": "{{ticket.requester.name}}",
+        "current_user_id": "{{current_user.id}}",
+        "via": "{{ticket.via}}",
+        "updated_at": "{{ticket.updated_at_with_timestamp}}"
+    })
+}
+
+fn condition(field: &str, value: impl Into<Value>) -> Value {
+    json!({"field": field, "operator": "is", "value": value.into()})
+}
+
+fn notify(webhook_id: &str, event: TicketEvent) -> Value {
+    let body = serde_json::to_string_pretty(&trigger_payload_template(event)).expect("serialises");
+    json!({"field": "notification_webhook", "value": [webhook_id, body]})
+}
+
+/// Trigger 1 (a new ticket: assign it to the bot, notify) and trigger 2 (a customer's public
+/// reply on a bot ticket: notify). `Ticket is Updated` on trigger 2 keeps a new ticket from
+/// being announced twice; `Brand is` keeps each store to its own brand.
+pub fn email_triggers(store: &StoreConfig, webhook_id: &str) -> [Value; 2] {
+    let bot = store.bot_user_id.to_string();
+    let brand: Vec<Value> = store
+        .brand_id
+        .map(|brand| condition("brand_id", brand.to_string()))
+        .into_iter()
+        .collect();
+    let mut created = vec![condition("update_type", "Create")];
+    created.extend(brand.clone());
+    let mut replied = vec![
+        condition("update_type", "Change"),
+        condition("assignee_id", bot.clone()),
+        condition("role", "end_user"),
+        condition("comment_is_public", "requester_can_see_comment"),
+    ];
+    replied.extend(brand);
+    [
+        json!({
+            "title": format!("Deskmate ({}): assign and notify on new ticket", store.name),
+            "conditions": {"all": created, "any": []},
+            "actions": [
+                {"field": "assignee_id", "value": bot},
+                notify(webhook_id, TicketEvent::TicketCreated),
+            ],
+        }),
+        json!({
+            "title": format!("Deskmate ({}): notify on customer reply", store.name),
+            "conditions": {"all": replied, "any": []},
+            "actions": [notify(webhook_id, TicketEvent::CommentAdded)],
+        }),
+    ]
+}
+
+/// Creates the store's webhook and both triggers; returns the webhook's signing secret.
+pub async fn install_email_path(
+    client: &SupportClient,
+    store: &StoreConfig,
+    webhook_url: &str,
+    bearer_token: &SecretString,
+) -> Result<SecretString, ZendeskError> {
+    let webhook_id = client
+        .create_webhook(
+            &format!("Deskmate events ({})", store.name),
+            webhook_url,
+            bearer_token,
+        )
+        .await?;
+    for trigger in email_triggers(store, &webhook_id) {
+        client.create_trigger(&trigger).await?;
+    }
+    client.webhook_signing_secret(&webhook_id).await
+}
