@@ -1,1 +1,5 @@
+//! The email & ticket path end to end: the sandbox's triggers call the ticket webhook, jobs
+//! travel through SQS (moto), the reply worker answers through the sandbox's Support API.
 
+mod bad_requests;
+mod replies;

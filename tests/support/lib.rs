@@ -1,1 +1,344 @@
+//! Test harness: each test gets its own DynamoDB table and SQS queue on the moto server that
+//! `infra/test.sh` starts, its own Zendesk sandbox, and Deskmate's routes on a local port.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::QueueAttributeName;
+use deskmate_cli::setup::{ConnectedStore, NewStore, connect_store, install_email_path};
+use deskmate_shared::config::{IngressConfig, WorkerConfig};
+use deskmate_shared::domain::{AgentSettings, Job, StoreId, TicketEvent};
+use deskmate_shared::http_retry::RetryPolicy;
+use deskmate_shared::queue::{JobQueue, SqsQueue};
+use deskmate_shared::secrets::SecretsManagerStore;
+use deskmate_shared::state::DynamoState;
+use deskmate_shared::zendesk::{SupportClient, http_client};
+use reply_worker::ReplyWorker;
+use secrecy::SecretString;
+use ticket_webhook::TicketWebhook;
+use zendesk_sandbox::{CommentView, Role, Sandbox};
+
+pub const KNOWLEDGE: &str = "# Shipping\nWe ship worldwide within 3 business days. Tracking links arrive by email.\n\n\
+# Returns and refunds\nReturn any item within 30 days for a full refund. Refunds reach your card in 5 days.\n";
+
+/// The moto server's URL. Tests that need AWS services fail here, loudly, without it.
+pub fn aws_endpoint() -> String {
+    std::env::var("DESKMATE_TEST_AWS_ENDPOINT").expect(
+        "DESKMATE_TEST_AWS_ENDPOINT is not set: these tests need local AWS services; run them with infra/test.sh",
+    )
+}
+
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(aws_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "deskmate-test",
+            "deskmate-test",
+            None,
+            None,
+            "tests",
+        ))
+        .load()
+        .await
+}
+
+/// A name no other test uses.
+pub fn unique_name(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    format!("{prefix}-{}-{n}-{nanos:x}", std::process::id())
+}
+
+/// A fresh table (as template.yaml declares it) and a fresh queue.
+pub struct AwsResources {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
+    pub table: String,
+    pub queue_url: String,
+}
+
+impl AwsResources {
+    pub async fn create() -> Self {
+        let sdk = sdk_config().await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let table = unique_name("deskmate");
+        DynamoState::create_table(&dynamodb, &table)
+            .await
+            .expect("moto creates the table");
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(unique_name("deskmate-jobs"))
+            .send()
+            .await
+            .expect("moto creates the queue")
+            .queue_url
+            .expect("a queue URL");
+        Self {
+            secretsmanager: aws_sdk_secretsmanager::Client::new(&sdk),
+            dynamodb,
+            sqs,
+            table,
+            queue_url,
+        }
+    }
+
+    pub async fn queue_depth(&self) -> usize {
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .expect("queue attributes")
+            .attributes
+            .unwrap_or_default();
+        attributes
+            .values()
+            .map(|count| count.parse::<usize>().unwrap_or_default())
+            .sum()
+    }
+
+    /// Takes every visible message off the queue (as the Lambda event source would).
+    pub async fn receive_all(&self) -> Vec<SqsMessage> {
+        let mut messages = Vec::new();
+        loop {
+            let batch = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .visibility_timeout(30)
+                .send()
+                .await
+                .expect("receive")
+                .messages
+                .unwrap_or_default();
+            if batch.is_empty() {
+                return messages;
+            }
+            for message in batch {
+                let mut event_message = SqsMessage::default();
+                event_message.message_id = message.message_id;
+                event_message.receipt_handle = message.receipt_handle;
+                event_message.body = message.body;
+                messages.push(event_message);
+            }
+        }
+    }
+
+    pub async fn delete(&self, message: &SqsMessage) {
+        self.sqs
+            .delete_message()
+            .queue_url(&self.queue_url)
+            .receipt_handle(message.receipt_handle.clone().unwrap_or_default())
+            .send()
+            .await
+            .expect("delete message");
+    }
+}
+
+pub fn sqs_event(messages: Vec<SqsMessage>) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = messages;
+    event
+}
+
+pub fn worker_config(zendesk_base_url: &str) -> WorkerConfig {
+    WorkerConfig {
+        table_name: String::new(),
+        zendesk_base_url: Some(zendesk_base_url.to_owned()),
+        secrets_ttl: Duration::from_secs(300),
+        agent_timeout: Duration::from_secs(5),
+        http_timeout: Duration::from_secs(5),
+        claim_lease: Duration::from_secs(60),
+    }
+}
+
+/// One test's whole world: AWS resources, the sandbox account, Deskmate's routes and a store
+/// connected through the API the way an operator would.
+pub struct TestApp {
+    pub aws: AwsResources,
+    pub sandbox: Sandbox,
+    pub state: Arc<DynamoState>,
+    pub secrets: Arc<SecretsManagerStore>,
+    pub deskmate_url: String,
+    pub store: ConnectedStore,
+    pub bot: u64,
+    pub customer: u64,
+    pub agent: u64,
+    pub brand: u64,
+}
+
+pub struct AppOptions {
+    pub store_id: String,
+    pub agent: AgentSettings,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            store_id: unique_name("store").to_lowercase(),
+            agent: AgentSettings::Knowledge {
+                knowledge_markdown: KNOWLEDGE.into(),
+            },
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(AppOptions::default()).await
+    }
+
+    pub async fn spawn_with(options: AppOptions) -> Self {
+        let aws = AwsResources::create().await;
+        let sandbox = Sandbox::start().await;
+        let brand = sandbox.add_brand("Acme");
+        let bot = sandbox.add_user("Deskmate Bot", "bot@acme.test", Role::Agent);
+        let agent = sandbox.add_user("Sam Agent", "sam@acme.test", Role::Agent);
+        let customer = sandbox.add_user("Maria Customer", "maria@example.test", Role::EndUser);
+        let api_token = SecretString::from(sandbox.add_api_token());
+
+        let state = Arc::new(DynamoState::new(aws.dynamodb.clone(), &aws.table));
+        let secrets = Arc::new(SecretsManagerStore::new(
+            aws.secretsmanager.clone(),
+            Duration::from_secs(300),
+        ));
+        let ingress = IngressConfig {
+            table_name: aws.table.clone(),
+            queue_url: aws.queue_url.clone(),
+            burst_window: Duration::ZERO,
+            dedup_ttl: Duration::from_secs(3600),
+        };
+        let queue = Arc::new(SqsQueue::new(aws.sqs.clone(), &aws.queue_url));
+        let webhook = Arc::new(TicketWebhook::new(state.clone(), queue, &ingress));
+        let deskmate_url =
+            deskmate_cli::server::serve(deskmate_cli::server::routes(webhook), "127.0.0.1:0")
+                .await
+                .expect("a loopback port");
+
+        let client = SupportClient::new(
+            http_client(Duration::from_secs(5)),
+            sandbox.base_url().to_owned(),
+            "bot@acme.test",
+            &api_token,
+            RetryPolicy::default(),
+        );
+        let mut store = connect_store(
+            state.as_ref(),
+            secrets.as_ref(),
+            &client,
+            NewStore {
+                id: StoreId::parse(&options.store_id).expect("valid store id"),
+                name: "Acme".into(),
+                subdomain: "acme".into(),
+                bot_email: "bot@acme.test".into(),
+                api_token,
+                brand_id: Some(brand),
+                instructions: "Be kind.".into(),
+                agent: options.agent,
+            },
+        )
+        .await
+        .expect("the store connects");
+        install_email_path(state.as_ref(), &client, &mut store, &deskmate_url)
+            .await
+            .expect("the webhook and triggers are created");
+        Self {
+            aws,
+            sandbox,
+            state,
+            secrets,
+            deskmate_url,
+            store,
+            bot,
+            customer,
+            agent,
+            brand,
+        }
+    }
+
+    pub fn worker(&self) -> ReplyWorker {
+        ReplyWorker::new(
+            self.state.clone(),
+            self.secrets.clone(),
+            &worker_config(self.sandbox.base_url()),
+        )
+    }
+
+    /// Waits for the trigger webhooks, then runs one worker over everything queued, deleting
+    /// the messages it did not report as failed (what the Lambda event source does).
+    pub async fn run_worker(&self) -> SqsBatchResponse {
+        self.sandbox.settle().await;
+        let messages = self.aws.receive_all().await;
+        let response = self
+            .worker()
+            .handle_batch(sqs_event(messages.clone()))
+            .await;
+        for message in &messages {
+            let failed = response
+                .batch_item_failures
+                .iter()
+                .any(|f| Some(&f.item_identifier) == message.message_id.as_ref());
+            if !failed {
+                self.aws.delete(message).await;
+            }
+        }
+        response
+    }
+
+    /// Queues a ticket job as if a trigger had fired, to show the worker's own rules hold
+    /// even when Zendesk's triggers would not have called.
+    pub async fn enqueue_ticket_job(&self, ticket_id: u64) {
+        let job = Job::Ticket {
+            store_id: self.store.config.id.clone(),
+            ticket_id,
+            event: TicketEvent::CommentAdded,
+        };
+        SqsQueue::new(self.aws.sqs.clone(), &self.aws.queue_url)
+            .enqueue(&job, Duration::ZERO)
+            .await
+            .expect("enqueue");
+    }
+
+    pub fn webhook_url(&self) -> String {
+        format!(
+            "{}/webhooks/zendesk/{}",
+            self.deskmate_url, self.store.config.id
+        )
+    }
+
+    pub fn comments_by(&self, ticket: u64, author: u64) -> Vec<CommentView> {
+        self.sandbox
+            .comments(ticket)
+            .into_iter()
+            .filter(|c| c.author_id == author)
+            .collect()
+    }
+
+    pub fn public_replies_by_bot(&self, ticket: u64) -> Vec<CommentView> {
+        self.comments_by(ticket, self.bot)
+            .into_iter()
+            .filter(|c| c.public)
+            .collect()
+    }
+
+    pub fn internal_notes(&self, ticket: u64) -> Vec<CommentView> {
+        self.sandbox
+            .comments(ticket)
+            .into_iter()
+            .filter(|c| !c.public)
+            .collect()
+    }
+}
