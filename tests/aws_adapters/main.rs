@@ -1,1 +1,290 @@
+//! The DynamoDB, SQS and Secrets Manager adapters against moto's real server.
 
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use deskmate_e2e_tests::{AwsResources, unique_name};
+use deskmate_shared::auth::TokenHash;
+use deskmate_shared::domain::{
+    AgentSettings, BotState, Job, StoreConfig, StoreId, Thread, TicketEvent,
+};
+use deskmate_shared::queue::{JobQueue, SqsQueue};
+use deskmate_shared::secrets::{SecretStore, SecretVault, SecretsError, SecretsManagerStore};
+use deskmate_shared::state::{
+    BotStates, ClaimOutcome, DeliveryLog, DynamoState, ReplyClaims, StateError, StoreDirectory,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+fn store(id: &str) -> StoreConfig {
+    StoreConfig {
+        id: StoreId::parse(id).unwrap(),
+        name: "Acme".into(),
+        subdomain: "acme".into(),
+        bot_email: "bot@acme.test".into(),
+        bot_user_id: 11,
+        brand_id: Some(22),
+        zendesk_token_secret: "deskmate/acme/zendesk-api-token".into(),
+        webhook_token_hash: TokenHash::of("dmw_token"),
+        webhook_signing_secret: Some(SecretString::from("signing-secret")),
+        escalation_group_id: Some(33),
+        instructions: "Be kind.".into(),
+        handoff_message: "A person will reply.".into(),
+        agent: AgentSettings::Knowledge {
+            knowledge_markdown: "# Hi\nHello".into(),
+        },
+    }
+}
+
+#[tokio::test]
+async fn the_table_expires_items_through_its_ttl_attribute() {
+    let aws = AwsResources::create().await;
+    let ttl = aws
+        .dynamodb
+        .describe_time_to_live()
+        .table_name(&aws.table)
+        .send()
+        .await
+        .unwrap()
+        .time_to_live_description
+        .unwrap();
+    assert_eq!(ttl.attribute_name(), Some("expires_at"));
+    assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+
+    let state = DynamoState::new(aws.dynamodb.clone(), &aws.table);
+    assert!(
+        state
+            .record_first("acme:abc", Duration::from_secs(600))
+            .await
+            .unwrap()
+    );
+    let item = aws
+        .dynamodb
+        .get_item()
+        .table_name(&aws.table)
+        .key("pk", AttributeValue::S("DELIVERY#acme:abc".into()))
+        .key("sk", AttributeValue::S("DELIVERY".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let expires_at: u64 = item["expires_at"].as_n().unwrap().parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        (now + 590..=now + 610).contains(&expires_at),
+        "{expires_at} vs {now}"
+    );
+}
+
+#[tokio::test]
+async fn deliveries_are_recorded_once_and_can_be_forgotten() {
+    let aws = AwsResources::create().await;
+    let state = DynamoState::new(aws.dynamodb.clone(), &aws.table);
+    let ttl = Duration::from_secs(600);
+    assert!(state.record_first("k1", ttl).await.unwrap());
+    assert!(
+        !state.record_first("k1", ttl).await.unwrap(),
+        "the conditional write refuses a repeat"
+    );
+    assert!(state.record_first("k2", ttl).await.unwrap());
+    state.forget("k1").await.unwrap();
+    assert!(state.record_first("k1", ttl).await.unwrap());
+    // A record past its expiry counts as gone even before DynamoDB deletes it.
+    assert!(state.record_first("k3", Duration::ZERO).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(state.record_first("k3", ttl).await.unwrap());
+}
+
+#[tokio::test]
+async fn reply_claims_let_exactly_one_worker_answer() {
+    let aws = AwsResources::create().await;
+    let state = DynamoState::new(aws.dynamodb.clone(), &aws.table);
+    let store = StoreId::parse("acme").unwrap();
+    let thread = Thread::Ticket(7);
+    let lease = Duration::from_secs(60);
+    let claim = |owner: &'static str, message: &'static str, lease| {
+        let (state, store, thread) = (&state, &store, &thread);
+        async move {
+            state
+                .claim_reply(store, thread, message, owner, lease)
+                .await
+                .unwrap()
+        }
+    };
+    let (a, b) = tokio::join!(
+        claim("worker-a", "100", lease),
+        claim("worker-b", "100", lease)
+    );
+    let mut outcomes = [a, b];
+    outcomes.sort_by_key(|o| format!("{o:?}"));
+    assert_eq!(
+        outcomes,
+        [ClaimOutcome::Acquired, ClaimOutcome::HeldByAnother]
+    );
+
+    let winner = if a == ClaimOutcome::Acquired {
+        "worker-a"
+    } else {
+        "worker-b"
+    };
+    state
+        .finish_reply(&store, &thread, "100", winner)
+        .await
+        .unwrap();
+    assert_eq!(
+        claim("worker-c", "100", lease).await,
+        ClaimOutcome::AlreadyAnswered
+    );
+
+    // A released claim is free at once; someone else's release changes nothing.
+    assert_eq!(
+        claim("worker-a", "101", lease).await,
+        ClaimOutcome::Acquired
+    );
+    state
+        .release_reply(&store, &thread, "101", "worker-b")
+        .await
+        .unwrap();
+    assert_eq!(
+        claim("worker-b", "101", lease).await,
+        ClaimOutcome::HeldByAnother
+    );
+    state
+        .release_reply(&store, &thread, "101", "worker-a")
+        .await
+        .unwrap();
+    assert_eq!(
+        claim("worker-b", "101", lease).await,
+        ClaimOutcome::Acquired
+    );
+
+    // A dead worker's lease runs out and the claim can be taken over.
+    assert_eq!(
+        claim("worker-a", "102", Duration::ZERO).await,
+        ClaimOutcome::Acquired
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        claim("worker-b", "102", lease).await,
+        ClaimOutcome::Acquired
+    );
+}
+
+#[tokio::test]
+async fn bot_state_and_store_config_round_trip() {
+    let aws = AwsResources::create().await;
+    let state = DynamoState::new(aws.dynamodb.clone(), &aws.table);
+    let id = StoreId::parse("acme").unwrap();
+    let thread = Thread::Conversation("c-1".into());
+    assert_eq!(state.bot_state(&id, &thread).await.unwrap(), BotState::Bot);
+    state
+        .set_bot_state(&id, &thread, BotState::Escalated)
+        .await
+        .unwrap();
+    assert_eq!(
+        state.bot_state(&id, &thread).await.unwrap(),
+        BotState::Escalated
+    );
+    assert_eq!(
+        state.bot_state(&id, &Thread::Ticket(1)).await.unwrap(),
+        BotState::Bot
+    );
+
+    assert!(state.store(&id).await.unwrap().is_none());
+    state.save_store(&store("acme")).await.unwrap();
+    let loaded = state.store(&id).await.unwrap().unwrap();
+    assert_eq!(loaded.bot_user_id, 11);
+    assert_eq!(loaded.brand_id, Some(22));
+    assert!(loaded.webhook_token_hash.matches("dmw_token"));
+    assert_eq!(
+        loaded.webhook_signing_secret.unwrap().expose_secret(),
+        "signing-secret"
+    );
+    assert!(
+        !format!("{:?}", store("acme")).contains("signing-secret"),
+        "Debug hides secrets"
+    );
+
+    aws.dynamodb
+        .put_item()
+        .table_name(&aws.table)
+        .item("pk", AttributeValue::S("STORE#broken".into()))
+        .item("sk", AttributeValue::S("CONFIG".into()))
+        .item("doc", AttributeValue::S("{not json".into()))
+        .send()
+        .await
+        .unwrap();
+    let err = state
+        .store(&StoreId::parse("broken").unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StateError::Corrupt { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn an_unreachable_table_is_reported_as_unavailable() {
+    let aws = AwsResources::create().await;
+    let state = DynamoState::new(aws.dynamodb.clone(), unique_name("missing-table"));
+    let err = state
+        .record_first("k", Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StateError::Unavailable(ref m) if m.contains("ResourceNotFound")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn jobs_travel_through_sqs_intact() {
+    let aws = AwsResources::create().await;
+    let queue = SqsQueue::new(aws.sqs.clone(), &aws.queue_url);
+    let job = Job::Ticket {
+        store_id: StoreId::parse("acme").unwrap(),
+        ticket_id: 42,
+        event: TicketEvent::TicketCreated,
+    };
+    queue.enqueue(&job, Duration::ZERO).await.unwrap();
+    let messages = aws.receive_all().await;
+    assert_eq!(messages.len(), 1);
+    let received: Job = serde_json::from_str(messages[0].body.as_deref().unwrap()).unwrap();
+    assert_eq!(received, job);
+
+    let missing = SqsQueue::new(aws.sqs.clone(), format!("{}-gone", aws.queue_url));
+    assert!(missing.enqueue(&job, Duration::ZERO).await.is_err());
+}
+
+#[tokio::test]
+async fn secrets_are_stored_fetched_and_cached_for_their_ttl() {
+    let aws = AwsResources::create().await;
+    let name = unique_name("deskmate/test/token");
+    let cached = SecretsManagerStore::new(aws.secretsmanager.clone(), Duration::from_secs(300));
+    let uncached = SecretsManagerStore::new(aws.secretsmanager.clone(), Duration::ZERO);
+
+    assert!(matches!(
+        cached.secret(&name).await,
+        Err(SecretsError::NotFound(_))
+    ));
+    cached
+        .put_secret(&name, &SecretString::from("v1"))
+        .await
+        .unwrap();
+    assert_eq!(cached.secret(&name).await.unwrap().expose_secret(), "v1");
+
+    // Rotated behind the cache's back: the cached reader keeps v1 until its TTL runs out.
+    uncached
+        .put_secret(&name, &SecretString::from("v2"))
+        .await
+        .unwrap();
+    assert_eq!(cached.secret(&name).await.unwrap().expose_secret(), "v1");
+    assert_eq!(uncached.secret(&name).await.unwrap().expose_secret(), "v2");
+    // Writing through a store refreshes its own cache.
+    cached
+        .put_secret(&name, &SecretString::from("v3"))
+        .await
+        .unwrap();
+    assert_eq!(cached.secret(&name).await.unwrap().expose_secret(), "v3");
+}
