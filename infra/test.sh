@@ -19,8 +19,11 @@ start_moto "$venv"
 trap stop_moto EXIT
 
 echo "==> cargo test --workspace (AWS services: $DESKMATE_TEST_AWS_ENDPOINT)"
-cargo test --workspace
+cargo test --workspace 2>&1 | tee "$root/target/cargo-test.log"
 
 echo "==> cfn-lint template.yaml"
 "$venv/bin/cfn-lint" template.yaml
-echo "==> all checks passed"
+
+# One closing line for the whole run (cargo's last line only counts the last crate's doc tests).
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' \
+  "$root/target/cargo-test.log"

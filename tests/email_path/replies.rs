@@ -8,12 +8,7 @@ use zendesk_sandbox::Fault;
 #[tokio::test]
 async fn a_new_ticket_gets_exactly_one_reply_authored_by_the_bot() {
     let app = TestApp::spawn().await;
-    let ticket = app.sandbox.customer_emails(
-        app.customer,
-        Some(app.brand),
-        "Refund",
-        "How long do refunds take?",
-    );
+    let ticket = app.customer_emails("How long do refunds take?");
     let response = app.run_worker().await;
 
     assert!(response.batch_item_failures.is_empty());
@@ -54,12 +49,7 @@ async fn a_new_ticket_gets_exactly_one_reply_authored_by_the_bot() {
 #[tokio::test]
 async fn a_customer_follow_up_gets_exactly_one_more_reply() {
     let app = TestApp::spawn().await;
-    let ticket = app.sandbox.customer_emails(
-        app.customer,
-        Some(app.brand),
-        "Refund",
-        "How long do refunds take?",
-    );
+    let ticket = app.customer_emails("How long do refunds take?");
     app.run_worker().await;
     app.sandbox.comment(
         app.customer,
@@ -83,12 +73,7 @@ async fn a_customer_follow_up_gets_exactly_one_more_reply() {
 #[tokio::test]
 async fn the_same_webhook_delivered_five_times_yields_one_reply() {
     let app = TestApp::spawn().await;
-    let ticket = app.sandbox.customer_emails(
-        app.customer,
-        Some(app.brand),
-        "Refund",
-        "How long do refunds take?",
-    );
+    let ticket = app.customer_emails("How long do refunds take?");
     app.sandbox.settle().await;
     for _ in 0..4 {
         assert_eq!(
@@ -105,12 +90,7 @@ async fn the_same_webhook_delivered_five_times_yields_one_reply() {
 #[tokio::test]
 async fn the_same_job_run_by_two_workers_at_once_yields_one_reply() {
     let app = TestApp::spawn().await;
-    let ticket = app.sandbox.customer_emails(
-        app.customer,
-        Some(app.brand),
-        "Refund",
-        "How long do refunds take?",
-    );
+    let ticket = app.customer_emails("How long do refunds take?");
     app.sandbox.settle().await;
     let messages = app.aws.receive_all().await;
     assert_eq!(messages.len(), 1);
@@ -128,12 +108,7 @@ async fn the_same_job_run_by_two_workers_at_once_yields_one_reply() {
 #[tokio::test]
 async fn a_job_redelivered_after_its_claim_was_lost_posts_no_second_reply() {
     let app = TestApp::spawn().await;
-    let ticket = app.sandbox.customer_emails(
-        app.customer,
-        Some(app.brand),
-        "Refund",
-        "How long do refunds take?",
-    );
+    let ticket = app.customer_emails("How long do refunds take?");
     app.sandbox.settle().await;
     let messages = app.aws.receive_all().await;
     app.worker()
@@ -177,12 +152,7 @@ async fn a_job_redelivered_after_its_claim_was_lost_posts_no_second_reply() {
 #[tokio::test]
 async fn an_agents_comment_gets_no_reply() {
     let app = TestApp::spawn().await;
-    let ticket = app.sandbox.customer_emails(
-        app.customer,
-        Some(app.brand),
-        "Refund",
-        "How long do refunds take?",
-    );
+    let ticket = app.customer_emails("How long do refunds take?");
     app.run_worker().await;
     app.sandbox.comment(
         app.agent,
@@ -209,12 +179,7 @@ async fn an_agents_comment_gets_no_reply() {
 #[tokio::test]
 async fn a_ticket_reassigned_to_a_human_gets_no_reply() {
     let app = TestApp::spawn().await;
-    let ticket = app.sandbox.customer_emails(
-        app.customer,
-        Some(app.brand),
-        "Refund",
-        "How long do refunds take?",
-    );
+    let ticket = app.customer_emails("How long do refunds take?");
     app.run_worker().await;
     app.sandbox.assign(app.agent, ticket, Some(app.agent));
     app.sandbox
@@ -258,12 +223,7 @@ async fn an_agent_created_ticket_is_handed_back_to_its_creator_silently() {
 #[tokio::test]
 async fn asking_for_a_human_escalates_and_the_bot_then_stays_silent() {
     let app = TestApp::spawn().await;
-    let ticket = app.sandbox.customer_emails(
-        app.customer,
-        Some(app.brand),
-        "Damaged",
-        "My parcel is damaged, I want to talk to a human.",
-    );
+    let ticket = app.customer_emails("My parcel is damaged, I want to talk to a human.");
     app.run_worker().await;
 
     let view = app.sandbox.ticket(ticket).unwrap();
@@ -322,12 +282,7 @@ async fn an_agent_outage_ends_in_an_escalation_whose_note_says_why() {
         .put_secret("deskmate/test/openai-key", &SecretString::from("sk-test"))
         .await
         .unwrap();
-    let ticket = app.sandbox.customer_emails(
-        app.customer,
-        Some(app.brand),
-        "Refund",
-        "How long do refunds take?",
-    );
+    let ticket = app.customer_emails("How long do refunds take?");
     let response = app.run_worker().await;
 
     assert!(response.batch_item_failures.is_empty());
@@ -355,9 +310,7 @@ async fn an_agent_outage_ends_in_an_escalation_whose_note_says_why() {
 #[tokio::test]
 async fn a_burst_of_customer_comments_gets_one_reply() {
     let app = TestApp::spawn().await;
-    let ticket =
-        app.sandbox
-            .customer_emails(app.customer, Some(app.brand), "Questions", "Hello there.");
+    let ticket = app.customer_emails("Hello there.");
     app.sandbox
         .comment(app.customer, ticket, "How long do refunds take?", true);
     app.sandbox.comment(
@@ -384,12 +337,7 @@ async fn a_burst_of_customer_comments_gets_one_reply() {
 #[tokio::test]
 async fn zendesk_rate_limits_and_errors_are_retried_without_double_posting() {
     let app = TestApp::spawn().await;
-    let ticket = app.sandbox.customer_emails(
-        app.customer,
-        Some(app.brand),
-        "Refund",
-        "How long do refunds take?",
-    );
+    let ticket = app.customer_emails("How long do refunds take?");
     app.sandbox.settle().await;
     app.sandbox.inject_faults([
         Fault::RateLimited {
@@ -406,12 +354,7 @@ async fn zendesk_rate_limits_and_errors_are_retried_without_double_posting() {
 #[tokio::test]
 async fn a_zendesk_outage_leaves_the_job_for_sqs_to_retry() {
     let app = TestApp::spawn().await;
-    let ticket = app.sandbox.customer_emails(
-        app.customer,
-        Some(app.brand),
-        "Refund",
-        "How long do refunds take?",
-    );
+    let ticket = app.customer_emails("How long do refunds take?");
     app.sandbox.settle().await;
     app.sandbox
         .inject_faults(std::iter::repeat_n(Fault::Status(503), 4));
@@ -435,4 +378,106 @@ async fn a_zendesk_outage_leaves_the_job_for_sqs_to_retry() {
     let response = app.run_worker().await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(app.public_replies_by_bot(ticket).len(), 1);
+}
+
+/// A local OpenAI-compatible endpoint: refuses a wrong key, rate-limits the first call, then
+/// answers with markdown — or with the escalation tool when the customer asks for a person.
+async fn fake_chat_completions(
+    requests: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+) -> String {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::post;
+    use serde_json::json;
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(move |headers: HeaderMap, axum::Json(body): axum::Json<serde_json::Value>| {
+            let requests = requests.clone();
+            async move {
+                if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer sk-test") {
+                    return (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": {"message": "bad key"}})));
+                }
+                let first_call = {
+                    let mut seen = requests.lock().unwrap();
+                    seen.push(body.clone());
+                    seen.len() == 1
+                };
+                if first_call {
+                    return (StatusCode::TOO_MANY_REQUESTS, axum::Json(json!({"error": {"message": "slow down"}})));
+                }
+                let last = body["messages"].as_array().unwrap().last().unwrap()["content"].to_string();
+                let message = if last.contains("human") {
+                    json!({"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+                        "function": {"name": "escalate_to_human",
+                                     "arguments": "{\"summary\":\"Parcel damaged, wants a person\",\"reason\":\"Damaged goods need a human\"}"}}]})
+                } else {
+                    json!({"role": "assistant", "content": "**Hello** from the model. See [our policy](https://acme.test/policy)."})
+                };
+                (StatusCode::OK, axum::Json(json!({"id": "cmpl-1", "object": "chat.completion",
+                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})))
+            }
+        }),
+    );
+    deskmate_cli::server::serve(app, "127.0.0.1:0")
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_openai_backend_answers_and_escalates_through_its_tool() {
+    let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let base_url = fake_chat_completions(requests.clone()).await;
+    let app = TestApp::spawn_with(AppOptions {
+        agent: AgentSettings::Openai {
+            base_url: format!("{base_url}/v1"),
+            model: "gpt-test".into(),
+            api_key_secret: "deskmate/test/openai-key".into(),
+        },
+        ..AppOptions::default()
+    })
+    .await;
+    app.secrets
+        .put_secret("deskmate/test/openai-key", &SecretString::from("sk-test"))
+        .await
+        .unwrap();
+
+    let ticket = app.customer_emails("Where is my order?");
+    app.run_worker().await;
+    let replies = app.public_replies_by_bot(ticket);
+    assert_eq!(replies.len(), 1, "one reply after the 429 was retried");
+    assert!(
+        replies[0].html_body.contains("<strong>Hello</strong>"),
+        "{}",
+        replies[0].html_body
+    );
+    {
+        let seen = requests.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        let request = &seen[1];
+        assert_eq!(request["model"], "gpt-test");
+        assert_eq!(request["tools"][0]["function"]["name"], "escalate_to_human");
+        assert_eq!(request["messages"][1]["content"], "Where is my order?");
+    }
+
+    app.sandbox.comment(
+        app.customer,
+        ticket,
+        "It arrived broken, I need a human.",
+        true,
+    );
+    app.run_worker().await;
+    let notes = app.internal_notes(ticket);
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0].body.contains("Why: Damaged goods need a human"),
+        "{}",
+        notes[0].body
+    );
+    assert!(
+        notes[0]
+            .body
+            .contains("Summary: Parcel damaged, wants a person"),
+        "{}",
+        notes[0].body
+    );
+    assert_eq!(app.sandbox.ticket(ticket).unwrap().assignee_id, None);
 }

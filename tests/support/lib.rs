@@ -298,6 +298,13 @@ impl TestApp {
         response
     }
 
+    /// The customer emails the store's brand; returns the new ticket's id.
+    pub fn customer_emails(&self, body: &str) -> u64 {
+        let subject: String = body.chars().take(40).collect();
+        self.sandbox
+            .customer_emails(self.customer, Some(self.brand), &subject, body)
+    }
+
     /// Queues a ticket job as if a trigger had fired, to show the worker's own rules hold
     /// even when Zendesk's triggers would not have called.
     pub async fn enqueue_ticket_job(&self, ticket_id: u64) {

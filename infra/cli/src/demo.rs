@@ -132,7 +132,7 @@ pub async fn run_demo() -> Result<String, SetupError> {
     demo.sandbox.comment(
         customer,
         ticket,
-        "Great, thanks. And if the shoes don't fit, how do refunds work?",
+        "Great, thanks. And if the shoes don't fit, can I return them for a refund?",
         true,
     );
     demo.settle().await;

@@ -36,8 +36,14 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    deskmate_shared::telemetry::init_tracing();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    // The demo's output is its transcript; logs would only clutter it.
+    let default_logs = match cli.command {
+        Command::Demo => "warn",
+        Command::Dev { .. } => "info",
+    };
+    deskmate_shared::telemetry::init_tracing_with(default_logs);
+    match cli.command {
         Command::Demo => match run_demo().await {
             Ok(transcript) => {
                 print!("{transcript}");

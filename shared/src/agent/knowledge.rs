@@ -50,8 +50,10 @@ const STOPWORDS: &[&str] = &[
 /// BM25 parameters (the usual ones).
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
-/// Share of the question's words a section must contain to count as an answer.
-const MIN_COVERAGE: f64 = 0.15;
+/// A section answers a question when it holds this share of the question's words, or at
+/// least `MIN_MATCHED_TERMS` of them (long, chatty messages dilute the share).
+const MIN_COVERAGE: f64 = 0.3;
+const MIN_MATCHED_TERMS: usize = 2;
 
 struct Section {
     title: String,
@@ -134,8 +136,8 @@ impl KnowledgeAgent {
         }
     }
 
-    /// The best section for `question` and its share of the question's words, if any match.
-    fn best_section(&self, question: &str) -> Option<(&Section, f64)> {
+    /// The best section for `question`, if one is relevant enough.
+    fn best_section(&self, question: &str) -> Option<&Section> {
         let query: HashSet<String> = terms(question).into_iter().collect();
         if query.is_empty() {
             return None;
@@ -159,12 +161,14 @@ impl KnowledgeAgent {
                 let norm = K1 * (1.0 - B + B * section.length as f64 / self.average_length);
                 score += idf * tf * (K1 + 1.0) / (tf + norm);
             }
-            (section, score, matched as f64 / query.len() as f64)
+            let relevant =
+                matched >= MIN_MATCHED_TERMS || matched as f64 / query.len() as f64 >= MIN_COVERAGE;
+            (section, score, relevant)
         });
         scored
-            .filter(|(_, score, coverage)| *score > 0.0 && *coverage >= MIN_COVERAGE)
+            .filter(|(_, score, relevant)| *score > 0.0 && *relevant)
             .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(section, _, coverage)| (section, coverage))
+            .map(|(section, _, _)| section)
     }
 }
 
@@ -195,7 +199,7 @@ impl Agent for KnowledgeAgent {
             return Ok(escalate("The customer sounds frustrated."));
         }
         match self.best_section(&question) {
-            Some((section, _)) => Ok(AgentAnswer {
+            Some(section) => Ok(AgentAnswer {
                 reply: Some(format!("**{}**\n\n{}", section.title, section.body)),
                 escalation: None,
             }),
@@ -248,6 +252,12 @@ mod tests {
         assert!(answer.escalation.is_none());
         let answer = self::answer(&["Do you ship to Canada? I need tracking"]).await;
         assert!(answer.reply.unwrap().contains("We ship worldwide"));
+        // A long, chatty message still finds its answer through two matching words.
+        let answer = self::answer(&[
+            "Great, thanks so much. The colour was wrong and my partner hated it, can I return it for a refund?",
+        ])
+        .await;
+        assert!(answer.reply.unwrap().contains("full refund"));
     }
 
     #[tokio::test]
