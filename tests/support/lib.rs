@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::QueueAttributeName;
+use deskmate_cli::local::SqsEventSource;
 use deskmate_cli::setup::{ConnectedStore, NewStore, connect_store, install_email_path};
 use deskmate_shared::config::{IngressConfig, WorkerConfig};
 use deskmate_shared::domain::{AgentSettings, Job, StoreId, TicketEvent};
@@ -109,42 +110,24 @@ impl AwsResources {
             .sum()
     }
 
-    /// Takes every visible message off the queue (as the Lambda event source would).
-    pub async fn receive_all(&self) -> Vec<SqsMessage> {
-        let mut messages = Vec::new();
-        loop {
-            let batch = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .visibility_timeout(30)
-                .send()
-                .await
-                .expect("receive")
-                .messages
-                .unwrap_or_default();
-            if batch.is_empty() {
-                return messages;
-            }
-            for message in batch {
-                let mut event_message = SqsMessage::default();
-                event_message.message_id = message.message_id;
-                event_message.receipt_handle = message.receipt_handle;
-                event_message.body = message.body;
-                messages.push(event_message);
-            }
+    pub fn event_source(&self) -> SqsEventSource {
+        SqsEventSource {
+            client: self.sqs.clone(),
+            queue_url: self.queue_url.clone(),
         }
     }
 
-    pub async fn delete(&self, message: &SqsMessage) {
-        self.sqs
-            .delete_message()
-            .queue_url(&self.queue_url)
-            .receipt_handle(message.receipt_handle.clone().unwrap_or_default())
-            .send()
-            .await
-            .expect("delete message");
+    /// Takes every visible message off the queue (as the Lambda event source would).
+    pub async fn receive_all(&self) -> Vec<SqsMessage> {
+        let source = self.event_source();
+        let mut messages = Vec::new();
+        loop {
+            let batch = source.receive(Duration::ZERO).await.expect("receive");
+            if batch.is_empty() {
+                return messages;
+            }
+            messages.extend(batch);
+        }
     }
 }
 
@@ -286,15 +269,10 @@ impl TestApp {
             .worker()
             .handle_batch(sqs_event(messages.clone()))
             .await;
-        for message in &messages {
-            let failed = response
-                .batch_item_failures
-                .iter()
-                .any(|f| Some(&f.item_identifier) == message.message_id.as_ref());
-            if !failed {
-                self.aws.delete(message).await;
-            }
-        }
+        self.aws
+            .event_source()
+            .acknowledge(&messages, &response)
+            .await;
         response
     }
 

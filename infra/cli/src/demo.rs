@@ -10,37 +10,43 @@ use deskmate_shared::zendesk::{SupportClient, http_client};
 use secrecy::SecretString;
 use zendesk_sandbox::{Role, Sandbox};
 
-use crate::local::LocalStack;
+use crate::local::{LocalError, LocalStack, Services};
 use crate::setup::{ConnectedStore, NewStore, SetupError, connect_store, install_email_path};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Local(#[from] LocalError),
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+}
 
 pub const DEMO_KNOWLEDGE: &str = include_str!("../demo/knowledge.md");
 pub const DEMO_STORE: &str = "acme-shoes";
 
 pub struct DemoAccount {
     pub sandbox: Sandbox,
-    pub stack: LocalStack,
+    pub stack: std::sync::Arc<LocalStack>,
     pub store: ConnectedStore,
     pub customer: u64,
     pub human_agent: u64,
+    /// A sandbox API token (any sandbox user's email may be used with it).
+    pub sandbox_api_token: String,
 }
 
 impl DemoAccount {
     /// Starts the sandbox and Deskmate on `address`, connects the demo store and creates its
     /// Zendesk webhook and triggers in the sandbox.
-    pub async fn start(address: &str) -> Result<Self, SetupError> {
+    pub async fn start(address: &str, services: &Services) -> Result<Self, DemoError> {
         let sandbox = Sandbox::start().await;
         let brand = sandbox.add_brand("Acme Shoes");
         sandbox.add_user("Deskmate Bot", "bot@acme.example", Role::Agent);
         let human_agent = sandbox.add_user("Sam Rivera", "sam@acme.example", Role::Agent);
         let customer = sandbox.add_user("Maria Silva", "maria@example.com", Role::EndUser);
-        let api_token = SecretString::from(sandbox.add_api_token());
-        let stack = LocalStack::start(Some(sandbox.base_url().to_owned()), address)
-            .await
-            .map_err(|err| {
-                SetupError::Zendesk(deskmate_shared::zendesk::ZendeskError::Unavailable(
-                    err.to_string(),
-                ))
-            })?;
+        let sandbox_api_token = sandbox.add_api_token();
+        let api_token = SecretString::from(sandbox_api_token.clone());
+        let stack =
+            LocalStack::start(services, Some(sandbox.base_url().to_owned()), address).await?;
         let client = SupportClient::new(
             http_client(std::time::Duration::from_secs(10)),
             sandbox.base_url().to_owned(),
@@ -49,8 +55,8 @@ impl DemoAccount {
             RetryPolicy::default(),
         );
         let mut store = connect_store(
-            stack.state.as_ref(),
-            stack.secrets.as_ref(),
+            stack.directory.as_ref(),
+            stack.vault.as_ref(),
             &client,
             NewStore {
                 id: StoreId::parse(DEMO_STORE).expect("valid id"),
@@ -66,24 +72,21 @@ impl DemoAccount {
             },
         )
         .await?;
-        install_email_path(stack.state.as_ref(), &client, &mut store, &stack.url).await?;
+        install_email_path(stack.directory.as_ref(), &client, &mut store, &stack.url).await?;
         Ok(Self {
             sandbox,
-            stack,
+            stack: std::sync::Arc::new(stack),
             store,
             customer,
             human_agent,
+            sandbox_api_token,
         })
     }
 
     /// Lets the triggers' webhooks arrive, then the worker answer them.
     pub async fn settle(&self) {
         self.sandbox.settle().await;
-        for (job, result) in self.stack.run_pending_jobs().await {
-            if let Err(err) = result {
-                tracing::warn!(?job, error = %err, "demo job failed");
-            }
-        }
+        self.stack.run_pending_jobs().await;
     }
 
     /// The ticket as the customer sees it (public comments) and as an agent sees it (notes too).
@@ -109,8 +112,8 @@ impl DemoAccount {
 }
 
 /// Plays the email path end to end and returns the transcript.
-pub async fn run_demo() -> Result<String, SetupError> {
-    let demo = DemoAccount::start("127.0.0.1:0").await?;
+pub async fn run_demo() -> Result<String, DemoError> {
+    let demo = DemoAccount::start("127.0.0.1:0", &Services::InMemory).await?;
     let mut out =
         String::from("Deskmate demo: the email & ticket path, with the Zendesk sandbox\n\n");
     let customer = demo.customer;

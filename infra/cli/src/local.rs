@@ -1,38 +1,111 @@
-//! Every function in one process with embedded defaults: in-memory state, queue and secrets,
-//! the knowledge agent, and the Zendesk sandbox unless real credentials are given.
+//! Every function in one process: the routes on a local port and a worker loop, with
+//! embedded defaults (in-memory state, queue and secrets) or a local AWS-compatible server
+//! (DynamoDB, SQS, Secrets Manager at one endpoint, such as moto).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use deskmate_shared::config::{IngressConfig, WorkerConfig};
-use deskmate_shared::domain::Job;
-use deskmate_shared::queue::MemoryQueue;
-use deskmate_shared::secrets::MemorySecrets;
-use deskmate_shared::state::MemoryState;
-use deskmate_shared::ticket_flow::{JobError, Outcome};
+use deskmate_shared::queue::{JobQueue, MemoryQueue, SqsQueue};
+use deskmate_shared::secrets::{MemorySecrets, SecretVault, SecretsManagerStore};
+use deskmate_shared::state::{DynamoState, MemoryState, StoreDirectory};
 use reply_worker::ReplyWorker;
 use ticket_webhook::TicketWebhook;
 
+/// Where the stack keeps its state, queue and secrets.
+#[derive(Clone, Debug)]
+pub enum Services {
+    InMemory,
+    /// An AWS-compatible endpoint; the table and queue are created when missing.
+    Aws {
+        endpoint: String,
+    },
+}
+
+pub const LOCAL_TABLE: &str = "deskmate-local";
+pub const LOCAL_QUEUE: &str = "deskmate-local-jobs";
+
 pub struct LocalStack {
-    pub state: Arc<MemoryState>,
-    pub queue: Arc<MemoryQueue>,
-    pub secrets: Arc<MemorySecrets>,
+    pub directory: Arc<dyn StoreDirectory>,
+    pub vault: Arc<dyn SecretVault>,
     pub worker: Arc<ReplyWorker>,
     /// Where Deskmate's routes are served.
     pub url: String,
+    jobs: Jobs,
+}
+
+enum Jobs {
+    Memory(Arc<MemoryQueue>),
+    Sqs(SqsEventSource),
+}
+
+/// What the Lambda SQS event source does: receive a batch, then delete the messages the
+/// worker did not report as failed (those become visible again and are retried).
+pub struct SqsEventSource {
+    pub client: aws_sdk_sqs::Client,
+    pub queue_url: String,
+}
+
+impl SqsEventSource {
+    /// Up to 10 visible messages, waiting up to `wait` for the first.
+    pub async fn receive(&self, wait: Duration) -> Result<Vec<SqsMessage>, String> {
+        let output = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait.as_secs() as i32)
+            .send()
+            .await
+            .map_err(|err| aws_sdk_sqs::error::DisplayErrorContext(err).to_string())?;
+        Ok(output
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .map(|message| {
+                let mut record = SqsMessage::default();
+                record.message_id = message.message_id;
+                record.receipt_handle = message.receipt_handle;
+                record.body = message.body;
+                record
+            })
+            .collect())
+    }
+
+    pub async fn acknowledge(&self, messages: &[SqsMessage], response: &SqsBatchResponse) {
+        for message in messages {
+            let failed = response
+                .batch_item_failures
+                .iter()
+                .any(|f| message.message_id.as_ref() == Some(&f.item_identifier));
+            if let (false, Some(handle)) = (failed, &message.receipt_handle) {
+                let deleted = self
+                    .client
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await;
+                if let Err(err) = deleted {
+                    tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(err), "could not delete a done job");
+                }
+            }
+        }
+    }
 }
 
 /// Settings for local runs: answers at once (no burst window), short timeouts.
 pub fn local_configs(zendesk_base_url: Option<String>) -> (IngressConfig, WorkerConfig) {
     (
         IngressConfig {
-            table_name: "in-memory".into(),
-            queue_url: "in-memory".into(),
+            table_name: LOCAL_TABLE.into(),
+            queue_url: LOCAL_QUEUE.into(),
             burst_window: Duration::ZERO,
             dedup_ttl: Duration::from_secs(3600),
         },
         WorkerConfig {
-            table_name: "in-memory".into(),
+            table_name: LOCAL_TABLE.into(),
             zendesk_base_url,
             secrets_ttl: Duration::from_secs(300),
             agent_timeout: Duration::from_secs(20),
@@ -42,53 +115,153 @@ pub fn local_configs(zendesk_base_url: Option<String>) -> (IngressConfig, Worker
     )
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("could not serve on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("the AWS endpoint {endpoint} did not work: {reason}")]
+    Aws { endpoint: String, reason: String },
+}
+
 impl LocalStack {
     /// Starts the routes on `address` (e.g. `127.0.0.1:0`); Zendesk calls go to
     /// `zendesk_base_url` when given (the sandbox), else to each store's account.
-    pub async fn start(zendesk_base_url: Option<String>, address: &str) -> std::io::Result<Self> {
-        let state = Arc::new(MemoryState::new());
-        let queue = Arc::new(MemoryQueue::new());
-        let secrets = Arc::new(MemorySecrets::new());
+    pub async fn start(
+        services: &Services,
+        zendesk_base_url: Option<String>,
+        address: &str,
+    ) -> Result<Self, LocalError> {
         let (ingress, worker_config) = local_configs(zendesk_base_url);
-        let webhook = Arc::new(TicketWebhook::new(state.clone(), queue.clone(), &ingress));
-        let worker = Arc::new(ReplyWorker::new(
-            state.clone(),
-            secrets.clone(),
-            &worker_config,
-        ));
-        let url = crate::server::serve(crate::server::routes(webhook), address).await?;
+        let (webhook, directory, vault, worker, jobs) = match services {
+            Services::InMemory => {
+                let state = Arc::new(MemoryState::new());
+                let queue = Arc::new(MemoryQueue::new());
+                let secrets = Arc::new(MemorySecrets::new());
+                (
+                    TicketWebhook::new(state.clone(), queue.clone(), &ingress),
+                    state.clone() as Arc<dyn StoreDirectory>,
+                    secrets.clone() as Arc<dyn SecretVault>,
+                    ReplyWorker::new(state, secrets, &worker_config),
+                    Jobs::Memory(queue),
+                )
+            }
+            Services::Aws { endpoint } => {
+                let failed = |reason: String| LocalError::Aws {
+                    endpoint: endpoint.clone(),
+                    reason,
+                };
+                let region = aws_config::meta::region::RegionProviderChain::default_provider()
+                    .or_else("us-east-1");
+                let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .endpoint_url(endpoint)
+                    .region(region)
+                    .load()
+                    .await;
+                let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+                let sqs = aws_sdk_sqs::Client::new(&sdk);
+                let tables = dynamodb
+                    .list_tables()
+                    .send()
+                    .await
+                    .map_err(|e| failed(e.to_string()))?;
+                if !tables.table_names().iter().any(|t| t == LOCAL_TABLE) {
+                    DynamoState::create_table(&dynamodb, LOCAL_TABLE)
+                        .await
+                        .map_err(|e| failed(e.to_string()))?;
+                }
+                let queue_url = sqs
+                    .create_queue()
+                    .queue_name(LOCAL_QUEUE)
+                    .send()
+                    .await
+                    .map_err(|e| failed(e.to_string()))?
+                    .queue_url
+                    .unwrap_or_default();
+                let state = Arc::new(DynamoState::new(dynamodb, LOCAL_TABLE));
+                let secrets = Arc::new(SecretsManagerStore::new(
+                    aws_sdk_secretsmanager::Client::new(&sdk),
+                    worker_config.secrets_ttl,
+                ));
+                let queue: Arc<dyn JobQueue> = Arc::new(SqsQueue::new(sqs.clone(), &queue_url));
+                (
+                    TicketWebhook::new(state.clone(), queue, &ingress),
+                    state.clone() as Arc<dyn StoreDirectory>,
+                    secrets.clone() as Arc<dyn SecretVault>,
+                    ReplyWorker::new(state, secrets, &worker_config),
+                    Jobs::Sqs(SqsEventSource {
+                        client: sqs,
+                        queue_url,
+                    }),
+                )
+            }
+        };
+        let url = crate::server::serve(crate::server::routes(Arc::new(webhook)), address)
+            .await
+            .map_err(|source| LocalError::Bind {
+                address: address.to_owned(),
+                source,
+            })?;
         Ok(Self {
-            state,
-            queue,
-            secrets,
-            worker,
+            directory,
+            vault,
+            worker: Arc::new(worker),
             url,
+            jobs,
         })
     }
 
-    /// Runs every queued job to completion (the demo's pace).
-    pub async fn run_pending_jobs(&self) -> Vec<(Job, Result<Outcome, JobError>)> {
-        let mut results = Vec::new();
-        for job in self.queue.drain() {
-            let result = self.worker.process_job(&job).await;
-            results.push((job, result));
+    /// Runs every job waiting now to completion (the demo's pace).
+    pub async fn run_pending_jobs(&self) {
+        loop {
+            if self.run_batch(Duration::ZERO).await == 0 {
+                return;
+            }
         }
-        results
     }
 
     /// Keeps answering jobs as they arrive (`deskmate dev`).
-    pub fn spawn_worker_loop(&self) {
-        let queue = self.queue.clone();
-        let worker = self.worker.clone();
+    pub fn spawn_worker_loop(self: &Arc<Self>) {
+        let stack = self.clone();
         tokio::spawn(async move {
             loop {
-                for job in queue.next_batch().await {
-                    match worker.process_job(&job).await {
+                if stack.run_batch(Duration::from_secs(5)).await == 0 {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        });
+    }
+
+    /// Takes one batch of jobs (waiting up to `wait` for SQS) and runs it like the Lambda
+    /// event source would; returns how many jobs it took.
+    async fn run_batch(&self, wait: Duration) -> usize {
+        match &self.jobs {
+            Jobs::Memory(queue) => {
+                let jobs = queue.drain();
+                for job in &jobs {
+                    match self.worker.process_job(job).await {
                         Ok(outcome) => tracing::info!(?job, ?outcome, "job done"),
                         Err(err) => tracing::warn!(?job, error = %err, "job failed"),
                     }
                 }
+                jobs.len()
             }
-        });
+            Jobs::Sqs(source) => {
+                let messages = match source.receive(wait).await {
+                    Ok(messages) => messages,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "could not receive jobs");
+                        return 0;
+                    }
+                };
+                let mut event = SqsEvent::default();
+                event.records = messages.clone();
+                let response = self.worker.handle_batch(event).await;
+                source.acknowledge(&messages, &response).await;
+                messages.len()
+            }
+        }
     }
 }

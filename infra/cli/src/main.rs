@@ -1,10 +1,18 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use deskmate_cli::demo::{DEMO_STORE, DemoAccount, run_demo};
-use secrecy::ExposeSecret;
-use serde_json::json;
+use deskmate_cli::demo::{DEMO_KNOWLEDGE, DEMO_STORE, DemoAccount, run_demo};
+use deskmate_cli::local::{LocalStack, Services};
+use deskmate_cli::setup::{ConnectedStore, NewStore, connect_store};
+use deskmate_shared::domain::{AgentSettings, StoreId, TicketEvent};
+use deskmate_shared::http_retry::RetryPolicy;
+use deskmate_shared::zendesk::setup::trigger_payload_template;
+use deskmate_shared::zendesk::{SupportClient, account_base_url, http_client};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
 
 /// Deskmate: an AI teammate inside Zendesk. Operator and local-run commands.
 #[derive(Parser)]
@@ -21,17 +29,32 @@ enum Command {
     ///
     /// Example: deskmate demo
     Demo,
-    /// Serve every Deskmate route on localhost with embedded defaults and the Zendesk sandbox.
+    /// Serve every Deskmate route on localhost with a worker, on embedded defaults: in-memory
+    /// state, queue and secrets, the knowledge agent and the Zendesk sandbox.
     ///
     /// Example: deskmate dev --port 8080 --card card.json
-    Dev {
-        /// Port for Deskmate's routes (0 picks a free one).
-        #[arg(long, default_value_t = 8080)]
-        port: u16,
-        /// Also write the URLs and tokens as JSON to this file.
-        #[arg(long)]
-        card: Option<PathBuf>,
-    },
+    Dev(DevArgs),
+}
+
+#[derive(clap::Args)]
+struct DevArgs {
+    /// Port for Deskmate's routes (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Also write the URLs and tokens as JSON to this file.
+    #[arg(long)]
+    card: Option<PathBuf>,
+    /// Keep state, jobs and secrets in this AWS-compatible endpoint (DynamoDB, SQS and
+    /// Secrets Manager, e.g. a moto server) instead of memory.
+    #[arg(long, value_name = "URL")]
+    aws_endpoint: Option<String>,
+    /// Use this real Zendesk account instead of the sandbox; the bot's API token is read from
+    /// DESKMATE_ZENDESK_API_TOKEN.
+    #[arg(long, requires = "bot_email", value_name = "SUBDOMAIN")]
+    zendesk_subdomain: Option<String>,
+    /// The bot agent's email, with --zendesk-subdomain.
+    #[arg(long, value_name = "EMAIL")]
+    bot_email: Option<String>,
 }
 
 #[tokio::main]
@@ -40,58 +63,134 @@ async fn main() -> ExitCode {
     // The demo's output is its transcript; logs would only clutter it.
     let default_logs = match cli.command {
         Command::Demo => "warn",
-        Command::Dev { .. } => "info",
+        Command::Dev(_) => "info",
     };
     deskmate_shared::telemetry::init_tracing_with(default_logs);
-    match cli.command {
-        Command::Demo => match run_demo().await {
-            Ok(transcript) => {
-                print!("{transcript}");
-                ExitCode::SUCCESS
-            }
-            Err(err) => {
-                eprintln!("deskmate demo failed: {err}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::Dev { port, card } => dev(port, card).await,
+    let result = match cli.command {
+        Command::Demo => run_demo()
+            .await
+            .map(|transcript| print!("{transcript}"))
+            .map_err(|e| e.to_string()),
+        Command::Dev(args) => dev(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("deskmate: {message}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-async fn dev(port: u16, card_path: Option<PathBuf>) -> ExitCode {
-    let demo = match DemoAccount::start(&format!("127.0.0.1:{port}")).await {
-        Ok(demo) => demo,
-        Err(err) => {
-            eprintln!("deskmate dev could not start: {err}");
-            return ExitCode::FAILURE;
+async fn dev(args: DevArgs) -> Result<(), String> {
+    let address = format!("127.0.0.1:{}", args.port);
+    let services = match &args.aws_endpoint {
+        Some(endpoint) => Services::Aws {
+            endpoint: endpoint.clone(),
+        },
+        None => Services::InMemory,
+    };
+    // Keeps the sandbox running while serving.
+    let mut _sandbox = None;
+    let (stack, store, mut card) = match (&args.zendesk_subdomain, &args.bot_email) {
+        (Some(subdomain), Some(bot_email)) => {
+            let (stack, store) = dev_on_zendesk(&services, &address, subdomain, bot_email).await?;
+            (stack, store, json!({}))
+        }
+        _ => {
+            let demo = DemoAccount::start(&address, &services)
+                .await
+                .map_err(|e| e.to_string())?;
+            let card = json!({
+                "zendesk_sandbox_url": demo.sandbox.base_url(),
+                "customer_user_id": demo.customer,
+                "agent_user_id": demo.human_agent,
+                "zendesk_sandbox_api_token": demo.sandbox_api_token,
+            });
+            let stack = demo.stack.clone();
+            let store = ConnectedStore {
+                config: demo.store.config.clone(),
+                webhook_token: demo.store.webhook_token.clone(),
+            };
+            _sandbox = Some(demo);
+            (stack, store, card)
         }
     };
-    demo.stack.spawn_worker_loop();
-    let webhook_url = format!("{}/webhooks/zendesk/{DEMO_STORE}", demo.stack.url);
-    let card = json!({
-        "deskmate_url": demo.stack.url,
-        "zendesk_sandbox_url": demo.sandbox.base_url(),
-        "store_id": DEMO_STORE,
+    stack.spawn_worker_loop();
+    let webhook_url = format!("{}/webhooks/zendesk/{}", stack.url, store.config.id);
+    let fields = json!({
+        "deskmate_url": stack.url,
+        "store_id": store.config.id.as_str(),
         "webhook_url": webhook_url,
-        "webhook_bearer_token": demo.store.webhook_token.expose_secret(),
-        "bot_user_id": demo.store.config.bot_user_id,
-        "customer_user_id": demo.customer,
+        "webhook_bearer_token": store.webhook_token.expose_secret(),
+        "bot_user_id": store.config.bot_user_id,
+        "trigger_payload": trigger_payload_template(TicketEvent::TicketCreated),
     });
-    println!("Deskmate is serving on {}", demo.stack.url);
+    if let (Value::Object(card), Value::Object(fields)) = (&mut card, fields) {
+        card.extend(fields);
+    }
+    println!("Deskmate is serving on {}", stack.url);
     println!("  Zendesk webhook:  POST {webhook_url}");
     println!(
         "  Bearer token:     {}",
-        demo.store.webhook_token.expose_secret()
+        store.webhook_token.expose_secret()
     );
-    println!("  Zendesk sandbox:  {}", demo.sandbox.base_url());
+    if let Some(sandbox) = card.get("zendesk_sandbox_url") {
+        println!(
+            "  Zendesk sandbox:  {}",
+            sandbox.as_str().unwrap_or_default()
+        );
+    }
     println!("Press Ctrl-C to stop.");
-    if let Some(path) = card_path {
+    if let Some(path) = &args.card {
         let text = serde_json::to_string_pretty(&card).expect("serialises");
-        if let Err(err) = std::fs::write(&path, text) {
-            eprintln!("could not write the card to {}: {err}", path.display());
-            return ExitCode::FAILURE;
-        }
+        std::fs::write(path, text)
+            .map_err(|err| format!("could not write the card to {}: {err}", path.display()))?;
     }
     let _ = tokio::signal::ctrl_c().await;
-    ExitCode::SUCCESS
+    Ok(())
+}
+
+/// Connects a store to a real Zendesk account (the knowledge agent answers from the demo file).
+async fn dev_on_zendesk(
+    services: &Services,
+    address: &str,
+    subdomain: &str,
+    bot_email: &str,
+) -> Result<(Arc<LocalStack>, ConnectedStore), String> {
+    let api_token = std::env::var("DESKMATE_ZENDESK_API_TOKEN")
+        .map(SecretString::from)
+        .map_err(|_| "set DESKMATE_ZENDESK_API_TOKEN to the bot's Zendesk API token".to_owned())?;
+    let stack = Arc::new(
+        LocalStack::start(services, None, address)
+            .await
+            .map_err(|e| e.to_string())?,
+    );
+    let client = SupportClient::new(
+        http_client(Duration::from_secs(10)),
+        account_base_url(subdomain, None),
+        bot_email,
+        &api_token,
+        RetryPolicy::default(),
+    );
+    let store = connect_store(
+        stack.directory.as_ref(),
+        stack.vault.as_ref(),
+        &client,
+        NewStore {
+            id: StoreId::parse(DEMO_STORE).expect("valid id"),
+            name: subdomain.to_owned(),
+            subdomain: subdomain.to_owned(),
+            bot_email: bot_email.to_owned(),
+            api_token,
+            brand_id: None,
+            instructions: String::new(),
+            agent: AgentSettings::Knowledge {
+                knowledge_markdown: DEMO_KNOWLEDGE.into(),
+            },
+        },
+    )
+    .await
+    .map_err(|e| format!("could not connect to {subdomain}.zendesk.com: {e}"))?;
+    Ok((stack, store))
 }
