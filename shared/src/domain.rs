@@ -101,10 +101,44 @@ pub struct StoreConfig {
     /// What the customer is told when a human takes over.
     pub handoff_message: String,
     pub agent: AgentSettings,
+    /// The brand's Web Widget (its Conversations integration id) this store answers; a store
+    /// without one answers the account's unmapped widgets.
+    pub widget_integration_id: Option<String>,
+    /// The name and avatar the bot shows in the Web Widget.
+    pub display_name: String,
+    pub avatar_url: Option<String>,
+    /// Sent when a customer opens a new widget conversation.
+    pub welcome_message: String,
 }
 
 impl StoreConfig {
     pub const DEFAULT_HANDOFF_MESSAGE: &'static str = "Thanks for your patience. I've passed your request to our support team; a person will reply here shortly.";
+    pub const DEFAULT_WELCOME_MESSAGE: &'static str =
+        "Hi! I'm the virtual assistant. Ask me anything, or ask for a person at any time.";
+}
+
+/// One Zendesk account's Conversations API settings, shared by all its stores. The inbound
+/// shared secret is kept as a hash; the API key secret lives in Secrets Manager.
+#[derive(Clone, Debug)]
+pub struct ConversationsAccount {
+    /// The Zendesk subdomain; the Conversations webhook URL ends with it.
+    pub subdomain: String,
+    pub app_id: String,
+    pub key_id: String,
+    pub key_secret_name: String,
+    pub shared_secret_hash: TokenHash,
+    /// Deskmate's own Conversations integration: when it holds the switchboard, the bot answers.
+    pub integration_id: String,
+}
+
+/// What happened in a widget conversation that the worker must act on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ConversationEvent {
+    /// A customer wrote; `message_id` is the message the webhook announced.
+    UserMessage { message_id: String },
+    /// A customer opened a conversation: welcome them.
+    Created,
 }
 
 /// A place where a customer talks to the bot: an email ticket or a widget conversation.
@@ -176,18 +210,28 @@ pub enum Job {
         ticket_id: u64,
         event: TicketEvent,
     },
+    Conversation {
+        store_id: StoreId,
+        /// The Zendesk subdomain whose Conversations app holds the conversation.
+        account: String,
+        conversation_id: String,
+        event: ConversationEvent,
+    },
 }
 
 impl Job {
     pub fn store_id(&self) -> &StoreId {
         match self {
-            Job::Ticket { store_id, .. } => store_id,
+            Job::Ticket { store_id, .. } | Job::Conversation { store_id, .. } => store_id,
         }
     }
 
     pub fn thread(&self) -> Thread {
         match self {
             Job::Ticket { ticket_id, .. } => Thread::Ticket(*ticket_id),
+            Job::Conversation {
+                conversation_id, ..
+            } => Thread::Conversation(conversation_id.clone()),
         }
     }
 }

@@ -4,11 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::agent::{AgentProvider, AgentTurn, Channel, CustomerProfile, Speaker, TranscriptLine};
+use crate::agent::{
+    AgentProvider, AgentTurn, Channel, CustomerProfile, Decision, Escalate, Speaker,
+    TranscriptLine, ask_agent,
+};
 use crate::domain::{BotState, StoreConfig, StoreId, Thread};
 use crate::handoff::Handoff;
+use crate::jobs::{JobError, Outcome};
 use crate::render::markdown_to_safe_html;
-use crate::state::{BotStates, ClaimOutcome, ReplyClaims, StateError, StoreDirectory};
+use crate::state::{BotStates, ClaimOutcome, ReplyClaims, StoreDirectory};
 use crate::zendesk::{
     CommentThread, NewComment, Ticket, TicketDesk, TicketDesks, TicketUpdate, ZendeskError,
 };
@@ -159,45 +163,6 @@ fn escape_markdown(text: &str) -> String {
     escaped
 }
 
-/// What a ticket job came to.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Replied { to_comment: u64 },
-    Escalated { reason: String },
-    HandedBack { to_agent: u64 },
-    Skipped(String),
-}
-
-/// Why a job did not finish.
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    /// Worth retrying later (Zendesk or AWS unavailable, the ticket changed under us).
-    #[error("transient: {0}")]
-    Transient(String),
-    /// Retrying cannot help; the job is dropped with this reason logged.
-    #[error("poison: {0}")]
-    Poison(String),
-}
-
-impl From<StateError> for JobError {
-    fn from(err: StateError) -> Self {
-        match err {
-            StateError::Unavailable(_) => JobError::Transient(err.to_string()),
-            StateError::Corrupt { .. } => JobError::Poison(err.to_string()),
-        }
-    }
-}
-
-impl From<ZendeskError> for JobError {
-    fn from(err: ZendeskError) -> Self {
-        if err.is_transient() {
-            JobError::Transient(err.to_string())
-        } else {
-            JobError::Poison(err.to_string())
-        }
-    }
-}
-
 #[derive(Clone, Copy, Debug)]
 pub struct ReplierSettings {
     pub agent_timeout: Duration,
@@ -333,49 +298,39 @@ impl TicketReplier {
             customer: requester_profile(ticket, thread),
             transcript: transcript(thread, store.bot_user_id),
         };
-        let timeout = self.settings.agent_timeout;
-        let answer = match self.agents.agent_for(store).await {
-            Ok(agent) => match tokio::time::timeout(timeout, agent.respond(&turn)).await {
-                Ok(answer) => answer,
-                Err(_) => Err(crate::agent::AgentError::TimedOut(timeout.as_secs())),
-            },
-            Err(err) => Err(err),
-        };
-        let (reason, summary, notice) = match answer {
-            Ok(answer) => match (answer.reply, answer.escalation) {
-                (Some(reply), None) => {
-                    let update = TicketUpdate {
-                        comment: Some(NewComment {
-                            html_body: markdown_to_safe_html(&reply),
-                            public: true,
-                            author_id: store.bot_user_id,
-                        }),
-                        ..TicketUpdate::guarded(ticket)
-                    };
-                    desk.update_ticket(ticket.id, &update).await?;
-                    let to_comment = thread
-                        .comments
-                        .iter()
-                        .rev()
-                        .find(|c| c.public)
-                        .map_or(0, |c| c.id);
-                    return Ok(Outcome::Replied { to_comment });
-                }
-                (reply, Some(escalation)) => (escalation.reason, escalation.summary, reply),
-                (None, None) => (
-                    "The AI agent gave no answer.".to_owned(),
-                    "No reply was produced for the customer.".to_owned(),
-                    None,
-                ),
-            },
-            Err(err) => {
-                tracing::warn!(error = %err, ticket_id = ticket.id, "agent failed; escalating");
-                (
-                    format!("The AI agent failed, so the customer got no automatic answer: {err}"),
-                    "The customer is waiting for an answer to their latest message.".to_owned(),
-                    None,
-                )
+        let answer = ask_agent(
+            self.agents.as_ref(),
+            store,
+            &turn,
+            self.settings.agent_timeout,
+        )
+        .await;
+        let Escalate {
+            reason,
+            summary,
+            notice,
+        } = match Decision::from_answer(answer) {
+            Decision::Reply(reply) => {
+                let update = TicketUpdate {
+                    comment: Some(NewComment {
+                        html_body: markdown_to_safe_html(&reply),
+                        public: true,
+                        author_id: store.bot_user_id,
+                    }),
+                    ..TicketUpdate::guarded(ticket)
+                };
+                desk.update_ticket(ticket.id, &update).await?;
+                let to_comment = thread
+                    .comments
+                    .iter()
+                    .rev()
+                    .find(|c| c.public)
+                    .map_or(0, |c| c.id);
+                return Ok(Outcome::Replied {
+                    to_message: to_comment.to_string(),
+                });
             }
+            Decision::Escalate(escalate) => escalate,
         };
         let note = Handoff {
             reason: &reason,

@@ -32,6 +32,10 @@ fn store(id: &str) -> StoreConfig {
         agent: AgentSettings::Knowledge {
             knowledge_markdown: "# Hi\nHello".into(),
         },
+        widget_integration_id: None,
+        display_name: "Acme Bot".into(),
+        avatar_url: None,
+        welcome_message: "Welcome!".into(),
     }
 }
 

@@ -166,6 +166,7 @@ pub struct TestApp {
 pub struct AppOptions {
     pub store_id: String,
     pub agent: AgentSettings,
+    pub display_name: String,
 }
 
 impl Default for AppOptions {
@@ -175,6 +176,7 @@ impl Default for AppOptions {
             agent: AgentSettings::Knowledge {
                 knowledge_markdown: KNOWLEDGE.into(),
             },
+            display_name: "Acme Assistant".into(),
         }
     }
 }
@@ -230,6 +232,7 @@ impl TestApp {
                 api_token,
                 brand_id: Some(brand),
                 instructions: "Be kind.".into(),
+                display_name: options.display_name.clone(),
                 agent: options.agent,
             },
         )

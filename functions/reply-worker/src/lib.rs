@@ -6,11 +6,13 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use deskmate_shared::agent::AgentBackends;
 use deskmate_shared::config::WorkerConfig;
+use deskmate_shared::conversation_flow::ConversationReplier;
 use deskmate_shared::domain::Job;
 use deskmate_shared::http_retry::RetryPolicy;
+use deskmate_shared::jobs::{JobError, Outcome};
 use deskmate_shared::secrets::SecretStore;
-use deskmate_shared::state::{BotStates, ReplyClaims, StoreDirectory};
-use deskmate_shared::ticket_flow::{JobError, Outcome, ReplierSettings, TicketReplier};
+use deskmate_shared::state::{BotStates, ConversationsAccounts, ReplyClaims, StoreDirectory};
+use deskmate_shared::ticket_flow::{ReplierSettings, TicketReplier};
 use deskmate_shared::zendesk::{ZendeskConnector, http_client};
 use futures::future::join_all;
 use rand::RngCore;
@@ -18,6 +20,7 @@ use tracing::Instrument;
 
 pub struct ReplyWorker {
     pub tickets: TicketReplier,
+    pub conversations: ConversationReplier,
 }
 
 /// A fresh name for one processing attempt, so two workers holding the same message never
@@ -30,26 +33,38 @@ impl ReplyWorker {
     /// The worker with its production adapters for Zendesk and the agent backends.
     pub fn new<S>(state: Arc<S>, secrets: Arc<dyn SecretStore>, config: &WorkerConfig) -> Self
     where
-        S: StoreDirectory + BotStates + ReplyClaims + 'static,
+        S: StoreDirectory + ConversationsAccounts + BotStates + ReplyClaims + 'static,
     {
         let http = http_client(config.http_timeout);
         let policy = RetryPolicy::default();
+        let zendesk = Arc::new(ZendeskConnector::new(
+            http.clone(),
+            secrets.clone(),
+            config.zendesk_base_url.clone(),
+            policy,
+        ));
+        let agents = Arc::new(AgentBackends::new(http, secrets, policy));
+        let settings = ReplierSettings {
+            agent_timeout: config.agent_timeout,
+            claim_lease: config.claim_lease,
+        };
         Self {
             tickets: TicketReplier {
                 stores: state.clone(),
                 bot_states: state.clone(),
+                claims: state.clone(),
+                desks: zendesk.clone(),
+                agents: agents.clone(),
+                settings,
+            },
+            conversations: ConversationReplier {
+                stores: state.clone(),
+                accounts: state.clone(),
+                bot_states: state.clone(),
                 claims: state,
-                desks: Arc::new(ZendeskConnector::new(
-                    http.clone(),
-                    secrets.clone(),
-                    config.zendesk_base_url.clone(),
-                    policy,
-                )),
-                agents: Arc::new(AgentBackends::new(http, secrets, policy)),
-                settings: ReplierSettings {
-                    agent_timeout: config.agent_timeout,
-                    claim_lease: config.claim_lease,
-                },
+                desks: zendesk,
+                agents,
+                settings,
             },
         }
     }
@@ -63,6 +78,16 @@ impl ReplyWorker {
             } => {
                 self.tickets
                     .handle(store_id, *ticket_id, &attempt_owner())
+                    .await
+            }
+            Job::Conversation {
+                store_id,
+                account,
+                conversation_id,
+                event,
+            } => {
+                self.conversations
+                    .handle(store_id, account, conversation_id, event, &attempt_owner())
                     .await
             }
         }

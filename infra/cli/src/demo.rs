@@ -66,6 +66,7 @@ impl DemoAccount {
                 api_token,
                 brand_id: Some(brand),
                 instructions: "You are Acme Shoes' friendly support assistant.".into(),
+                display_name: "Acme Shoes Assistant".into(),
                 agent: AgentSettings::Knowledge {
                     knowledge_markdown: DEMO_KNOWLEDGE.into(),
                 },

@@ -185,6 +185,7 @@ async fn dev_on_zendesk(
             api_token,
             brand_id: None,
             instructions: String::new(),
+            display_name: "Deskmate".into(),
             agent: AgentSettings::Knowledge {
                 knowledge_markdown: DEMO_KNOWLEDGE.into(),
             },

@@ -17,6 +17,8 @@ pub struct NewStore {
     pub brand_id: Option<u64>,
     pub instructions: String,
     pub agent: AgentSettings,
+    /// The bot's name in the Web Widget.
+    pub display_name: String,
 }
 
 /// A saved store and the webhook token to paste into Zendesk (shown once, stored as a hash).
@@ -76,6 +78,10 @@ pub async fn connect_store(
         instructions: new.instructions,
         handoff_message: StoreConfig::DEFAULT_HANDOFF_MESSAGE.to_owned(),
         agent: new.agent,
+        widget_integration_id: None,
+        display_name: new.display_name,
+        avatar_url: None,
+        welcome_message: StoreConfig::DEFAULT_WELCOME_MESSAGE.to_owned(),
     };
     stores.save_store(&config).await?;
     Ok(ConnectedStore {

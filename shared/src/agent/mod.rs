@@ -143,3 +143,72 @@ impl AgentProvider for AgentBackends {
         })
     }
 }
+
+/// Asks the store's agent, giving up after `timeout`.
+pub async fn ask_agent(
+    agents: &dyn AgentProvider,
+    store: &StoreConfig,
+    turn: &AgentTurn,
+    timeout: std::time::Duration,
+) -> Result<AgentAnswer, AgentError> {
+    let agent = agents.agent_for(store).await?;
+    match tokio::time::timeout(timeout, agent.respond(turn)).await {
+        Ok(answer) => answer,
+        Err(_) => Err(AgentError::TimedOut(timeout.as_secs())),
+    }
+}
+
+/// What the worker does with the agent's answer, on either path.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decision {
+    Reply(String),
+    Escalate(Escalate),
+}
+
+/// A hand-off to a human: why, a summary for them, and what to tell the customer (the
+/// store's hand-off message when `None`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Escalate {
+    pub reason: String,
+    pub summary: String,
+    pub notice: Option<String>,
+}
+
+impl Decision {
+    /// The customer is never left unanswered: no answer or a failed agent means a human.
+    pub fn from_answer(answer: Result<AgentAnswer, AgentError>) -> Self {
+        match answer {
+            Ok(AgentAnswer {
+                reply: Some(reply),
+                escalation: None,
+            }) => Decision::Reply(reply),
+            Ok(AgentAnswer {
+                reply,
+                escalation: Some(escalation),
+            }) => Decision::Escalate(Escalate {
+                reason: escalation.reason,
+                summary: escalation.summary,
+                notice: reply,
+            }),
+            Ok(AgentAnswer {
+                reply: None,
+                escalation: None,
+            }) => Decision::Escalate(Escalate {
+                reason: "The AI agent gave no answer.".into(),
+                summary: "No reply was produced for the customer.".into(),
+                notice: None,
+            }),
+            Err(err) => {
+                tracing::warn!(error = %err, "agent failed; escalating");
+                Decision::Escalate(Escalate {
+                    reason: format!(
+                        "The AI agent failed, so the customer got no automatic answer: {err}"
+                    ),
+                    summary: "The customer is waiting for an answer to their latest message."
+                        .into(),
+                    notice: None,
+                })
+            }
+        }
+    }
+}

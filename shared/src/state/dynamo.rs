@@ -6,6 +6,9 @@
 //! | webhook delivery  | `DELIVERY#{key}`                | `DELIVERY`      |
 //! | bot state         | `THREAD#{store}#{thread}`       | `STATE`         |
 //! | reply claim       | `THREAD#{store}#{thread}`       | `CLAIM#{msg}`   |
+//! | account's store   | `ACCOUNT#{subdomain}`           | `STORE#{store}` |
+//! | Conversations     | `ACCOUNT#{subdomain}`           | `CONVERSATIONS` |
+//! | widget route      | `WIDGET#{subdomain}#{widget}`   | `ROUTE`         |
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -21,11 +24,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BotStates, ClaimOutcome, DeliveryLog, ReplyClaims, StateError, StoreDirectory,
-    epoch_seconds_now,
+    BotStates, ClaimOutcome, ConversationsAccounts, DeliveryLog, ReplyClaims, StateError,
+    StoreDirectory, WidgetError, WidgetRoutes, epoch_seconds_now,
 };
 use crate::auth::TokenHash;
-use crate::domain::{AgentSettings, BotState, StoreConfig, StoreId, Thread};
+use crate::domain::{AgentSettings, BotState, ConversationsAccount, StoreConfig, StoreId, Thread};
 
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 /// Answered-message claims are kept long enough to outlive any redelivery.
@@ -123,6 +126,14 @@ fn store_pk(id: &StoreId) -> String {
     format!("STORE#{id}")
 }
 
+fn account_pk(subdomain: &str) -> String {
+    format!("ACCOUNT#{subdomain}")
+}
+
+fn widget_pk(account: &str, widget: &str) -> String {
+    format!("WIDGET#{account}#{widget}")
+}
+
 fn thread_pk(store: &StoreId, thread: &Thread) -> String {
     format!("THREAD#{store}#{thread}")
 }
@@ -165,6 +176,14 @@ struct StoreRecord {
     instructions: String,
     handoff_message: String,
     agent: AgentSettings,
+    #[serde(default)]
+    widget_integration_id: Option<String>,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    avatar_url: Option<String>,
+    #[serde(default)]
+    welcome_message: String,
 }
 
 impl StoreRecord {
@@ -185,6 +204,10 @@ impl StoreRecord {
             instructions: store.instructions.clone(),
             handoff_message: store.handoff_message.clone(),
             agent: store.agent.clone(),
+            widget_integration_id: store.widget_integration_id.clone(),
+            display_name: store.display_name.clone(),
+            avatar_url: store.avatar_url.clone(),
+            welcome_message: store.welcome_message.clone(),
         }
     }
 
@@ -204,6 +227,10 @@ impl StoreRecord {
             instructions: self.instructions,
             handoff_message: self.handoff_message,
             agent: self.agent,
+            widget_integration_id: self.widget_integration_id,
+            display_name: self.display_name,
+            avatar_url: self.avatar_url,
+            welcome_message: self.welcome_message,
         })
     }
 }
@@ -236,6 +263,18 @@ impl StoreDirectory for DynamoState {
             .send()
             .await
             .map_err(unavailable)?;
+        // The account's list of stores, for routing unmapped widgets.
+        let mut index = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(account_pk(&store.subdomain)))
+            .item("sk", s(store_pk(&store.id)))
+            .item("store_id", s(store.id.as_str()));
+        if let Some(widget) = &store.widget_integration_id {
+            index = index.item("widget", s(widget));
+        }
+        index.send().await.map_err(unavailable)?;
         Ok(())
     }
 }
@@ -409,6 +448,123 @@ impl ReplyClaims for DynamoState {
             Err(err) if condition_failed(&err) => Ok(()),
             other => other.map(|_| ()).map_err(unavailable),
         }
+    }
+}
+
+#[async_trait]
+impl ConversationsAccounts for DynamoState {
+    async fn account(&self, subdomain: &str) -> Result<Option<ConversationsAccount>, StateError> {
+        let pk = account_pk(subdomain);
+        let Some(item) = self.get(pk.clone(), "CONVERSATIONS").await? else {
+            return Ok(None);
+        };
+        let field = |name: &str| {
+            text(&item, name)
+                .map(str::to_owned)
+                .ok_or_else(|| StateError::Corrupt {
+                    key: pk.clone(),
+                    reason: format!("no {name} attribute"),
+                })
+        };
+        Ok(Some(ConversationsAccount {
+            subdomain: subdomain.to_owned(),
+            app_id: field("app_id")?,
+            key_id: field("key_id")?,
+            key_secret_name: field("key_secret_name")?,
+            shared_secret_hash: TokenHash::from_hex(&field("shared_secret_sha256")?).ok_or_else(
+                || StateError::Corrupt {
+                    key: pk.clone(),
+                    reason: "shared_secret_sha256 is not a SHA-256 hex digest".into(),
+                },
+            )?,
+            integration_id: field("integration_id")?,
+        }))
+    }
+
+    async fn save_account(&self, account: &ConversationsAccount) -> Result<(), StateError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(account_pk(&account.subdomain)))
+            .item("sk", s("CONVERSATIONS"))
+            .item("app_id", s(&account.app_id))
+            .item("key_id", s(&account.key_id))
+            .item("key_secret_name", s(&account.key_secret_name))
+            .item(
+                "shared_secret_sha256",
+                s(account.shared_secret_hash.to_hex()),
+            )
+            .item("integration_id", s(&account.integration_id))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl WidgetRoutes for DynamoState {
+    async fn map_widget(&self, store: &StoreConfig, widget: &str) -> Result<(), WidgetError> {
+        let pk = widget_pk(&store.subdomain, widget);
+        let claimed = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(pk.clone()))
+            .item("sk", s("ROUTE"))
+            .item("store_id", s(store.id.as_str()))
+            .condition_expression("attribute_not_exists(pk) OR store_id = :store")
+            .expression_attribute_values(":store", s(store.id.as_str()))
+            .send()
+            .await;
+        match claimed {
+            Ok(_) => {}
+            Err(err) if condition_failed(&err) => {
+                let owner = self
+                    .get(pk, "ROUTE")
+                    .await?
+                    .and_then(|item| text(&item, "store_id").map(str::to_owned))
+                    .unwrap_or_default();
+                return Err(WidgetError::Taken {
+                    widget: widget.to_owned(),
+                    store: owner,
+                });
+            }
+            Err(err) => return Err(unavailable(err).into()),
+        }
+        let mut mapped = store.clone();
+        mapped.widget_integration_id = Some(widget.to_owned());
+        self.save_store(&mapped).await?;
+        Ok(())
+    }
+
+    async fn route_widget(
+        &self,
+        account: &str,
+        widget: &str,
+    ) -> Result<Option<StoreId>, StateError> {
+        let mapped = self.get(widget_pk(account, widget), "ROUTE").await?;
+        if let Some(store) = mapped.as_ref().and_then(|item| text(item, "store_id")) {
+            return Ok(StoreId::parse(store).ok());
+        }
+        let stores = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :store)")
+            .expression_attribute_values(":pk", s(account_pk(account)))
+            .expression_attribute_values(":store", s("STORE#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(stores
+            .items()
+            .iter()
+            .filter(|item| !item.contains_key("widget"))
+            .filter_map(|item| text(item, "store_id"))
+            .filter_map(|id| StoreId::parse(id).ok())
+            .min_by(|a, b| a.as_str().cmp(b.as_str())))
     }
 }
 

@@ -7,10 +7,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    BotStates, ClaimOutcome, DeliveryLog, ReplyClaims, StateError, StoreDirectory,
-    epoch_seconds_now,
+    BotStates, ClaimOutcome, ConversationsAccounts, DeliveryLog, ReplyClaims, StateError,
+    StoreDirectory, WidgetError, WidgetRoutes, epoch_seconds_now,
 };
-use crate::domain::{BotState, StoreConfig, StoreId, Thread};
+use crate::domain::{BotState, ConversationsAccount, StoreConfig, StoreId, Thread};
 
 #[derive(Default)]
 pub struct MemoryState {
@@ -23,6 +23,8 @@ struct Tables {
     deliveries: HashMap<String, u64>,
     bot_states: HashMap<(StoreId, Thread), BotState>,
     claims: HashMap<(StoreId, Thread, String), Claim>,
+    accounts: HashMap<String, ConversationsAccount>,
+    widgets: HashMap<(String, String), StoreId>,
 }
 
 struct Claim {
@@ -165,5 +167,58 @@ impl ReplyClaims for MemoryState {
             tables.claims.remove(&key);
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ConversationsAccounts for MemoryState {
+    async fn account(&self, subdomain: &str) -> Result<Option<ConversationsAccount>, StateError> {
+        Ok(self.tables().accounts.get(subdomain).cloned())
+    }
+
+    async fn save_account(&self, account: &ConversationsAccount) -> Result<(), StateError> {
+        self.tables()
+            .accounts
+            .insert(account.subdomain.clone(), account.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl WidgetRoutes for MemoryState {
+    async fn map_widget(&self, store: &StoreConfig, widget: &str) -> Result<(), WidgetError> {
+        let mut tables = self.tables();
+        let key = (store.subdomain.clone(), widget.to_owned());
+        match tables.widgets.get(&key) {
+            Some(owner) if *owner != store.id => {
+                return Err(WidgetError::Taken {
+                    widget: widget.to_owned(),
+                    store: owner.to_string(),
+                });
+            }
+            _ => {}
+        }
+        tables.widgets.insert(key, store.id.clone());
+        let mut mapped = store.clone();
+        mapped.widget_integration_id = Some(widget.to_owned());
+        tables.stores.insert(mapped.id.clone(), mapped);
+        Ok(())
+    }
+
+    async fn route_widget(
+        &self,
+        account: &str,
+        widget: &str,
+    ) -> Result<Option<StoreId>, StateError> {
+        let tables = self.tables();
+        if let Some(store) = tables.widgets.get(&(account.to_owned(), widget.to_owned())) {
+            return Ok(Some(store.clone()));
+        }
+        Ok(tables
+            .stores
+            .values()
+            .filter(|store| store.subdomain == account && store.widget_integration_id.is_none())
+            .map(|store| store.id.clone())
+            .min_by(|a, b| a.as_str().cmp(b.as_str())))
     }
 }

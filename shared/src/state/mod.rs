@@ -11,7 +11,7 @@ use async_trait::async_trait;
 pub use dynamo::DynamoState;
 pub use memory::MemoryState;
 
-use crate::domain::{BotState, StoreConfig, StoreId, Thread};
+use crate::domain::{BotState, ConversationsAccount, StoreConfig, StoreId, Thread};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -27,6 +27,36 @@ pub enum StateError {
 pub trait StoreDirectory: Send + Sync {
     async fn store(&self, id: &StoreId) -> Result<Option<StoreConfig>, StateError>;
     async fn save_store(&self, store: &StoreConfig) -> Result<(), StateError>;
+}
+
+/// Conversations API settings, one per Zendesk account.
+#[async_trait]
+pub trait ConversationsAccounts: Send + Sync {
+    async fn account(&self, subdomain: &str) -> Result<Option<ConversationsAccount>, StateError>;
+    async fn save_account(&self, account: &ConversationsAccount) -> Result<(), StateError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WidgetError {
+    #[error("widget {widget} is already taken by store {store}")]
+    Taken { widget: String, store: String },
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// Which store answers a brand's Web Widget.
+#[async_trait]
+pub trait WidgetRoutes: Send + Sync {
+    /// Maps `widget` to `store` (idempotent); a widget maps to at most one store.
+    async fn map_widget(&self, store: &StoreConfig, widget: &str) -> Result<(), WidgetError>;
+    /// The store mapped to `widget`, else the account's store without a widget (the first by
+    /// id, should there be several), else none: Deskmate stays silent rather than answer as
+    /// the wrong brand.
+    async fn route_widget(
+        &self,
+        account: &str,
+        widget: &str,
+    ) -> Result<Option<StoreId>, StateError>;
 }
 
 /// Remembers webhook deliveries for a while so a redelivery is recognised.

@@ -1,9 +1,12 @@
 //! Zendesk clients. Support API for tickets now; the Conversations API joins it later.
 
+mod conversations;
+mod rest;
 pub mod setup;
 mod support;
 mod types;
 
+pub use conversations::*;
 pub use support::{SupportClient, ZendeskConnector, account_base_url, http_client};
 pub use types::*;
 

@@ -4,20 +4,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use super::rest::RestClient;
 use super::{
     Comment, CommentThread, Ticket, TicketDesk, TicketDesks, TicketUpdate, User, ZendeskError,
 };
 use crate::domain::StoreConfig;
-use crate::http_retry::{Attempted, RetryPolicy, retry_after, send_with_retry};
+use crate::http_retry::RetryPolicy;
 use crate::secrets::SecretStore;
 
 /// Zendesk lists at most 100 comments a page; a ticket longer than this many pages is cut.
@@ -25,16 +23,13 @@ const MAX_COMMENT_PAGES: usize = 20;
 
 #[derive(Clone)]
 pub struct SupportClient {
-    http: reqwest::Client,
-    base_url: String,
-    authorization: HeaderValue,
-    policy: RetryPolicy,
+    rest: RestClient,
 }
 
 impl std::fmt::Debug for SupportClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SupportClient")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.rest.base_url)
             .finish_non_exhaustive()
     }
 }
@@ -55,15 +50,10 @@ impl SupportClient {
         api_token: &SecretString,
         policy: RetryPolicy,
     ) -> Self {
-        let credentials = STANDARD.encode(format!("{email}/token:{}", api_token.expose_secret()));
-        let mut authorization = HeaderValue::from_str(&format!("Basic {credentials}"))
-            .expect("base64 is a valid header value");
-        authorization.set_sensitive(true);
+        let credentials =
+            SecretString::from(format!("{email}/token:{}", api_token.expose_secret()));
         Self {
-            http,
-            base_url,
-            authorization,
-            policy,
+            rest: RestClient::new(http, base_url, &credentials, policy),
         }
     }
 
@@ -73,49 +63,11 @@ impl SupportClient {
         url: &str,
         body: Option<&Value>,
     ) -> Result<T, ZendeskError> {
-        let attempted = send_with_retry(&self.policy, || {
-            let request = self
-                .http
-                .request(method.clone(), url)
-                .header(AUTHORIZATION, self.authorization.clone());
-            match body {
-                Some(body) => request.json(body),
-                None => request,
-            }
-        })
-        .await;
-        let response = match attempted {
-            Attempted::Answered(response) => response,
-            Attempted::Unreachable(reason) => return Err(ZendeskError::Unavailable(reason)),
-        };
-        let status = response.status();
-        if status.is_success() {
-            return response
-                .json()
-                .await
-                .map_err(|err| ZendeskError::Malformed(err.without_url().to_string()));
-        }
-        let wait = retry_after(&response);
-        let message = response.text().await.unwrap_or_default();
-        let message: String = message.chars().take(300).collect();
-        Err(match status {
-            StatusCode::UNAUTHORIZED => ZendeskError::Unauthorized,
-            StatusCode::FORBIDDEN => ZendeskError::Forbidden(message),
-            StatusCode::NOT_FOUND => ZendeskError::NotFound,
-            StatusCode::CONFLICT => ZendeskError::Conflict,
-            StatusCode::TOO_MANY_REQUESTS => ZendeskError::RateLimited { retry_after: wait },
-            status if status.is_server_error() => {
-                ZendeskError::Unavailable(format!("{status}: {message}"))
-            }
-            status => ZendeskError::Rejected {
-                status: status.as_u16(),
-                message,
-            },
-        })
+        self.rest.call(method, url, body).await
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
+        self.rest.url(path)
     }
 
     /// The user the API token belongs to.
@@ -247,12 +199,13 @@ impl TicketDesk for SupportClient {
     }
 }
 
-/// Opens Support API clients for stores, with their API tokens from the secret store.
+/// Opens Zendesk API clients: Support for stores (their API tokens from the secret store),
+/// Conversations for accounts (their API key secrets).
 pub struct ZendeskConnector {
-    http: reqwest::Client,
-    secrets: Arc<dyn SecretStore>,
-    base_override: Option<String>,
-    policy: RetryPolicy,
+    pub(crate) http: reqwest::Client,
+    pub(crate) secrets: Arc<dyn SecretStore>,
+    pub(crate) base_override: Option<String>,
+    pub(crate) policy: RetryPolicy,
 }
 
 impl ZendeskConnector {

@@ -1,0 +1,390 @@
+//! The Conversations API client (`https://{subdomain}.zendesk.com/sc`, basic auth with the
+//! app's key id and secret), for the Web Widget path.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::rest::RestClient;
+use super::support::ZendeskConnector;
+use super::{ZendeskError, account_base_url};
+use crate::domain::ConversationsAccount;
+use crate::http_retry::RetryPolicy;
+use crate::render::markdown_to_safe_html;
+
+/// Conversations caps a text message (and the HTML its markdown becomes) at 4096 characters.
+pub const MAX_MESSAGE_CHARS: usize = 4096;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SwitchboardIntegrationRef {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    pub integration_id: String,
+    #[serde(default)]
+    pub integration_type: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conversation {
+    pub id: String,
+    #[serde(default)]
+    pub active_switchboard_integration: Option<SwitchboardIntegrationRef>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageAuthor {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageContent {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageSource {
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub integration_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: String,
+    pub author: MessageAuthor,
+    pub content: MessageContent,
+    #[serde(default)]
+    pub source: Option<MessageSource>,
+    #[serde(default)]
+    pub metadata: Option<Map<String, Value>>,
+}
+
+impl Message {
+    pub fn from_user(&self) -> bool {
+        self.author.kind == "user"
+    }
+
+    pub fn metadata_text(&self, key: &str) -> Option<&str> {
+        self.metadata.as_ref()?.get(key)?.as_str()
+    }
+}
+
+/// A message from the business (the bot), as Deskmate sends it.
+#[derive(Clone, Debug)]
+pub struct BusinessMessage {
+    pub display_name: String,
+    pub avatar_url: Option<String>,
+    /// Rendered by Zendesk (bold, links, lists); at most [`MAX_MESSAGE_CHARS`].
+    pub markdown: String,
+    /// Marks Deskmate's own messages, so a retry can see what it already sent.
+    pub metadata: Map<String, Value>,
+}
+
+/// The conversation operations the reply worker needs.
+#[async_trait]
+pub trait ConversationDesk: Send + Sync {
+    async fn conversation(&self, id: &str) -> Result<Conversation, ZendeskError>;
+    /// The most recent messages (up to 100), oldest first.
+    async fn recent_messages(&self, conversation_id: &str) -> Result<Vec<Message>, ZendeskError>;
+    async fn post_message(
+        &self,
+        conversation_id: &str,
+        message: &BusinessMessage,
+    ) -> Result<(), ZendeskError>;
+    async fn typing_started(&self, conversation_id: &str) -> Result<(), ZendeskError>;
+    /// Hands the conversation to `target` (a switchboard integration id or name, or `next`).
+    async fn pass_control(
+        &self,
+        conversation_id: &str,
+        target: &str,
+        metadata: Map<String, Value>,
+    ) -> Result<(), ZendeskError>;
+}
+
+/// Opens an account's Conversations app.
+#[async_trait]
+pub trait ConversationDesks: Send + Sync {
+    async fn desk_for(
+        &self,
+        account: &ConversationsAccount,
+    ) -> Result<Arc<dyn ConversationDesk>, ZendeskError>;
+}
+
+#[derive(Clone)]
+pub struct ConversationsClient {
+    rest: RestClient,
+}
+
+impl ConversationsClient {
+    pub fn new(
+        http: reqwest::Client,
+        account_base_url: &str,
+        app_id: &str,
+        key_id: &str,
+        key_secret: &SecretString,
+        policy: RetryPolicy,
+    ) -> Self {
+        let credentials = SecretString::from(format!("{key_id}:{}", key_secret.expose_secret()));
+        let base = format!("{account_base_url}/sc/v2/apps/{app_id}");
+        Self {
+            rest: RestClient::new(http, base, &credentials, policy),
+        }
+    }
+
+    fn conversation_url(&self, id: &str, tail: &str) -> String {
+        self.rest.url(&format!("/conversations/{id}{tail}"))
+    }
+
+    /// The app's integrations of these types (e.g. `web` for the brands' widgets).
+    pub async fn integrations(&self, types: &str) -> Result<Vec<Value>, ZendeskError> {
+        let answer: Value = self
+            .rest
+            .call(
+                Method::GET,
+                &self
+                    .rest
+                    .url(&format!("/integrations?filter[types]={types}")),
+                None,
+            )
+            .await?;
+        Ok(answer["integrations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+#[async_trait]
+impl ConversationDesk for ConversationsClient {
+    async fn conversation(&self, id: &str) -> Result<Conversation, ZendeskError> {
+        #[derive(Deserialize)]
+        struct Envelope {
+            conversation: Conversation,
+        }
+        let envelope: Envelope = self
+            .rest
+            .call(Method::GET, &self.conversation_url(id, ""), None)
+            .await?;
+        Ok(envelope.conversation)
+    }
+
+    async fn recent_messages(&self, conversation_id: &str) -> Result<Vec<Message>, ZendeskError> {
+        #[derive(Deserialize)]
+        struct Page {
+            messages: Vec<Message>,
+        }
+        let page: Page = self
+            .rest
+            .call(
+                Method::GET,
+                &self.conversation_url(conversation_id, "/messages"),
+                None,
+            )
+            .await?;
+        Ok(page.messages)
+    }
+
+    async fn post_message(
+        &self,
+        conversation_id: &str,
+        message: &BusinessMessage,
+    ) -> Result<(), ZendeskError> {
+        let mut author =
+            json!({"type": "business", "displayName": message.display_name, "subtypes": ["AI"]});
+        if let Some(avatar) = &message.avatar_url {
+            author["avatarUrl"] = json!(avatar);
+        }
+        let body = json!({
+            "author": author,
+            "content": {"type": "text", "markdownText": message.markdown},
+            "metadata": message.metadata,
+        });
+        let _: Value = self
+            .rest
+            .call(
+                Method::POST,
+                &self.conversation_url(conversation_id, "/messages"),
+                Some(&body),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn typing_started(&self, conversation_id: &str) -> Result<(), ZendeskError> {
+        let body = json!({"author": {"type": "business"}, "type": "typing:start"});
+        let _: Value = self
+            .rest
+            .call(
+                Method::POST,
+                &self.conversation_url(conversation_id, "/activity"),
+                Some(&body),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn pass_control(
+        &self,
+        conversation_id: &str,
+        target: &str,
+        metadata: Map<String, Value>,
+    ) -> Result<(), ZendeskError> {
+        let body = json!({"switchboardIntegration": target, "metadata": metadata});
+        let _: Value = self
+            .rest
+            .call(
+                Method::POST,
+                &self.conversation_url(conversation_id, "/passControl"),
+                Some(&body),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+impl ZendeskConnector {
+    pub async fn conversations_client(
+        &self,
+        account: &ConversationsAccount,
+    ) -> Result<ConversationsClient, ZendeskError> {
+        let key_secret = self.secrets.secret(&account.key_secret_name).await?;
+        Ok(ConversationsClient::new(
+            self.http.clone(),
+            &account_base_url(&account.subdomain, self.base_override.as_deref()),
+            &account.app_id,
+            &account.key_id,
+            &key_secret,
+            self.policy,
+        ))
+    }
+}
+
+#[async_trait]
+impl ConversationDesks for ZendeskConnector {
+    async fn desk_for(
+        &self,
+        account: &ConversationsAccount,
+    ) -> Result<Arc<dyn ConversationDesk>, ZendeskError> {
+        Ok(Arc::new(self.conversations_client(account).await?))
+    }
+}
+
+/// Splits a markdown reply into messages Zendesk accepts: each at most `max` characters, and
+/// so is the HTML it renders to. Cuts between paragraphs, then lines, then words.
+pub fn split_for_messaging(markdown: &str, max: usize) -> Vec<String> {
+    let fits = |text: &str| {
+        text.chars().count() <= max && markdown_to_safe_html(text).chars().count() <= max
+    };
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    for piece in pieces(markdown, max / 2) {
+        let candidate = if current.is_empty() {
+            piece.clone()
+        } else {
+            format!("{current}{piece}")
+        };
+        if fits(&candidate) {
+            current = candidate;
+        } else {
+            if !current.trim().is_empty() {
+                parts.push(current.trim().to_owned());
+            }
+            current = piece;
+        }
+    }
+    if !current.trim().is_empty() {
+        parts.push(current.trim().to_owned());
+    }
+    parts
+}
+
+/// The text cut into runs of at most `limit` characters, at the best boundary available.
+fn pieces(text: &str, limit: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for paragraph in text.split_inclusive("\n\n") {
+        if paragraph.chars().count() <= limit {
+            out.push(paragraph.to_owned());
+            continue;
+        }
+        for line in paragraph.split_inclusive('\n') {
+            if line.chars().count() <= limit {
+                out.push(line.to_owned());
+                continue;
+            }
+            let mut run = String::new();
+            for word in line.split_inclusive(' ') {
+                if run.chars().count() + word.chars().count() > limit && !run.is_empty() {
+                    out.push(std::mem::take(&mut run));
+                }
+                if word.chars().count() > limit {
+                    let chars: Vec<char> = word.chars().collect();
+                    out.extend(
+                        chars
+                            .chunks(limit)
+                            .map(|chunk| chunk.iter().collect::<String>()),
+                    );
+                } else {
+                    run.push_str(word);
+                }
+            }
+            if !run.is_empty() {
+                out.push(run);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_replies_are_split_under_the_limit_without_losing_text() {
+        let paragraph =
+            "Our **returns** policy: see [the page](https://acme.test/returns). ".repeat(20);
+        let reply = vec![paragraph; 8].join("\n\n");
+        let parts = split_for_messaging(&reply, MAX_MESSAGE_CHARS);
+        assert!(parts.len() > 2, "{}", parts.len());
+        for part in &parts {
+            assert!(part.chars().count() <= MAX_MESSAGE_CHARS);
+            assert!(markdown_to_safe_html(part).chars().count() <= MAX_MESSAGE_CHARS);
+        }
+        let words = |text: &str| {
+            text.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(words(&parts.join(" ")), words(&reply));
+    }
+
+    #[test]
+    fn a_single_endless_word_is_cut_too() {
+        let parts = split_for_messaging(&"x".repeat(10_000), MAX_MESSAGE_CHARS);
+        assert!(parts.iter().all(|p| p.chars().count() <= MAX_MESSAGE_CHARS));
+        assert_eq!(parts.concat().len(), 10_000);
+        assert_eq!(
+            split_for_messaging("Hello", MAX_MESSAGE_CHARS),
+            vec!["Hello"]
+        );
+    }
+}

@@ -1,0 +1,93 @@
+//! What both Zendesk APIs share: basic auth, the retry policy, and one mapping from HTTP
+//! answers to [`ZendeskError`].
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::ZendeskError;
+use crate::http_retry::{Attempted, RetryPolicy, retry_after, send_with_retry};
+
+#[derive(Clone)]
+pub(crate) struct RestClient {
+    http: reqwest::Client,
+    pub(crate) base_url: String,
+    authorization: HeaderValue,
+    policy: RetryPolicy,
+}
+
+impl RestClient {
+    /// `credentials` is `user:password` for HTTP basic auth.
+    pub(crate) fn new(
+        http: reqwest::Client,
+        base_url: String,
+        credentials: &SecretString,
+        policy: RetryPolicy,
+    ) -> Self {
+        let encoded = STANDARD.encode(credentials.expose_secret());
+        let mut authorization = HeaderValue::from_str(&format!("Basic {encoded}"))
+            .expect("base64 is a valid header value");
+        authorization.set_sensitive(true);
+        Self {
+            http,
+            base_url,
+            authorization,
+            policy,
+        }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub(crate) async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<T, ZendeskError> {
+        let attempted = send_with_retry(&self.policy, || {
+            let request = self
+                .http
+                .request(method.clone(), url)
+                .header(AUTHORIZATION, self.authorization.clone());
+            match body {
+                Some(body) => request.json(body),
+                None => request,
+            }
+        })
+        .await;
+        let response = match attempted {
+            Attempted::Answered(response) => response,
+            Attempted::Unreachable(reason) => return Err(ZendeskError::Unavailable(reason)),
+        };
+        let status = response.status();
+        if status.is_success() {
+            return response
+                .json()
+                .await
+                .map_err(|err| ZendeskError::Malformed(err.without_url().to_string()));
+        }
+        let wait = retry_after(&response);
+        let message = response.text().await.unwrap_or_default();
+        let message: String = message.chars().take(300).collect();
+        Err(match status {
+            StatusCode::UNAUTHORIZED => ZendeskError::Unauthorized,
+            StatusCode::FORBIDDEN => ZendeskError::Forbidden(message),
+            StatusCode::NOT_FOUND => ZendeskError::NotFound,
+            StatusCode::CONFLICT => ZendeskError::Conflict,
+            StatusCode::TOO_MANY_REQUESTS => ZendeskError::RateLimited { retry_after: wait },
+            status if status.is_server_error() => {
+                ZendeskError::Unavailable(format!("{status}: {message}"))
+            }
+            status => ZendeskError::Rejected {
+                status: status.as_u16(),
+                message,
+            },
+        })
+    }
+}
