@@ -9,6 +9,7 @@ pub mod conversation_flow;
 pub mod domain;
 pub mod handoff;
 pub mod http_retry;
+pub mod ingress;
 pub mod jobs;
 pub mod queue;
 pub mod render;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::QueueAttributeName;
 use deskmate_cli::local::SqsEventSource;
+use deskmate_cli::server::Functions;
 use deskmate_cli::setup::{ConnectedStore, NewStore, connect_store, install_email_path};
 use deskmate_shared::config::{IngressConfig, WorkerConfig};
 use deskmate_shared::domain::{AgentSettings, Job, StoreId, TicketEvent};
@@ -17,7 +18,6 @@ use deskmate_shared::state::DynamoState;
 use deskmate_shared::zendesk::{SupportClient, http_client};
 use reply_worker::ReplyWorker;
 use secrecy::SecretString;
-use ticket_webhook::TicketWebhook;
 use zendesk_sandbox::{CommentView, Role, Sandbox};
 
 pub const KNOWLEDGE: &str = "# Shipping\nWe ship worldwide within 3 business days. Tracking links arrive by email.\n\n\
@@ -207,9 +207,9 @@ impl TestApp {
             dedup_ttl: Duration::from_secs(3600),
         };
         let queue = Arc::new(SqsQueue::new(aws.sqs.clone(), &aws.queue_url));
-        let webhook = Arc::new(TicketWebhook::new(state.clone(), queue, &ingress));
+        let functions = Functions::new(state.clone(), queue, &ingress);
         let deskmate_url =
-            deskmate_cli::server::serve(deskmate_cli::server::routes(webhook), "127.0.0.1:0")
+            deskmate_cli::server::serve(deskmate_cli::server::routes(functions), "127.0.0.1:0")
                 .await
                 .expect("a loopback port");
 

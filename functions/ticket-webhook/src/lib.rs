@@ -10,6 +10,7 @@ use std::time::Duration;
 use deskmate_shared::auth::{bearer_token, verify_zendesk_signature};
 use deskmate_shared::config::IngressConfig;
 use deskmate_shared::domain::{Job, StoreConfig, StoreId, TicketEvent};
+use deskmate_shared::ingress::{Rejection, header_text, json_response, unavailable};
 use deskmate_shared::queue::JobQueue;
 use deskmate_shared::state::{DeliveryLog, StoreDirectory};
 use http::{HeaderMap, Response, StatusCode, header};
@@ -21,35 +22,6 @@ use time::OffsetDateTime;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const SIGNATURE_HEADER: &str = "x-zendesk-webhook-signature";
 pub const SIGNATURE_TIMESTAMP_HEADER: &str = "x-zendesk-webhook-signature-timestamp";
-
-/// Why a delivery was not accepted. `status` is the one place these become HTTP codes.
-#[derive(Debug, thiserror::Error)]
-pub enum Rejection {
-    /// Same answer for a wrong token, a missing one and an unknown store: callers learn nothing
-    /// about which stores exist.
-    #[error("missing or invalid credentials")]
-    Unauthorized,
-    #[error("invalid webhook signature: {0}")]
-    BadSignature(deskmate_shared::auth::SignatureError),
-    #[error("body is larger than {MAX_BODY_BYTES} bytes")]
-    TooLarge,
-    #[error("{0}")]
-    BadRequest(String),
-    /// Our table or queue failed; Zendesk retries, and nothing was accepted.
-    #[error("temporarily unavailable, retry later")]
-    Unavailable,
-}
-
-impl Rejection {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Rejection::Unauthorized | Rejection::BadSignature(_) => StatusCode::UNAUTHORIZED,
-            Rejection::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Rejection::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Rejection::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-}
 
 /// What Deskmate did with a delivery it accepted.
 #[derive(Debug, PartialEq, Eq)]
@@ -135,10 +107,6 @@ fn parse_payload(body: &[u8]) -> Result<Parsed, Rejection> {
     }))
 }
 
-fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|value| value.to_str().ok())
-}
-
 pub struct TicketWebhook {
     pub stores: Arc<dyn StoreDirectory>,
     pub deliveries: Arc<dyn DeliveryLog>,
@@ -169,28 +137,23 @@ impl TicketWebhook {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Response<String> {
-        let (status, body) = match self
+        match self
             .accept(store_id, headers, body, OffsetDateTime::now_utc())
             .await
         {
-            Ok(Accepted::Queued { ticket_id }) => (
+            Ok(Accepted::Queued { ticket_id }) => json_response(
                 StatusCode::ACCEPTED,
-                json!({"status": "accepted", "ticket_id": ticket_id}),
+                &json!({"status": "accepted", "ticket_id": ticket_id}),
             ),
-            Ok(Accepted::Ignored(reason)) => (
+            Ok(Accepted::Ignored(reason)) => json_response(
                 StatusCode::OK,
-                json!({"status": "ignored", "reason": reason}),
+                &json!({"status": "ignored", "reason": reason}),
             ),
             Err(rejection) => {
                 tracing::info!(store_id, status = rejection.status().as_u16(), %rejection, "webhook rejected");
-                (rejection.status(), json!({"error": rejection.to_string()}))
+                rejection.into_response()
             }
-        };
-        Response::builder()
-            .status(status)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .expect("static response parts are valid")
+        }
     }
 
     pub async fn accept(
@@ -201,7 +164,9 @@ impl TicketWebhook {
         now: OffsetDateTime,
     ) -> Result<Accepted, Rejection> {
         if body.len() > MAX_BODY_BYTES {
-            return Err(Rejection::TooLarge);
+            return Err(Rejection::TooLarge {
+                limit: MAX_BODY_BYTES,
+            });
         }
         let store = self.authenticate(store_id, headers, body, now).await?;
         let payload = match parse_payload(body)? {
@@ -230,10 +195,7 @@ impl TicketWebhook {
             .deliveries
             .record_first(&delivery_key, self.dedup_ttl)
             .await
-            .map_err(|err| {
-                tracing::error!(error = %err, "could not record delivery");
-                Rejection::Unavailable
-            })?;
+            .map_err(|err| unavailable("could not record delivery", &err))?;
         if !first {
             return Ok(Accepted::Ignored("duplicate delivery".into()));
         }
@@ -277,10 +239,7 @@ impl TicketWebhook {
             .stores
             .store(&store_id)
             .await
-            .map_err(|err| {
-                tracing::error!(error = %err, "could not read store");
-                Rejection::Unavailable
-            })?
+            .map_err(|err| unavailable("could not read store", &err))?
             .ok_or(Rejection::Unauthorized)?;
         if !store.webhook_token_hash.matches(presented) {
             return Err(Rejection::Unauthorized);

@@ -5,13 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::server::Functions;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use deskmate_shared::config::{IngressConfig, WorkerConfig};
 use deskmate_shared::queue::{JobQueue, MemoryQueue, SqsQueue};
 use deskmate_shared::secrets::{MemorySecrets, SecretVault, SecretsManagerStore};
 use deskmate_shared::state::{DynamoState, MemoryState, StoreDirectory};
 use reply_worker::ReplyWorker;
-use ticket_webhook::TicketWebhook;
 
 /// Where the stack keeps its state, queue and secrets.
 #[derive(Clone, Debug)]
@@ -135,13 +135,13 @@ impl LocalStack {
         address: &str,
     ) -> Result<Self, LocalError> {
         let (ingress, worker_config) = local_configs(zendesk_base_url);
-        let (webhook, directory, vault, worker, jobs) = match services {
+        let (functions, directory, vault, worker, jobs) = match services {
             Services::InMemory => {
                 let state = Arc::new(MemoryState::new());
                 let queue = Arc::new(MemoryQueue::new());
                 let secrets = Arc::new(MemorySecrets::new());
                 (
-                    TicketWebhook::new(state.clone(), queue.clone(), &ingress),
+                    Functions::new(state.clone(), queue.clone(), &ingress),
                     state.clone() as Arc<dyn StoreDirectory>,
                     secrets.clone() as Arc<dyn SecretVault>,
                     ReplyWorker::new(state, secrets, &worker_config),
@@ -187,7 +187,7 @@ impl LocalStack {
                 ));
                 let queue: Arc<dyn JobQueue> = Arc::new(SqsQueue::new(sqs.clone(), &queue_url));
                 (
-                    TicketWebhook::new(state.clone(), queue, &ingress),
+                    Functions::new(state.clone(), queue, &ingress),
                     state.clone() as Arc<dyn StoreDirectory>,
                     secrets.clone() as Arc<dyn SecretVault>,
                     ReplyWorker::new(state, secrets, &worker_config),
@@ -198,7 +198,7 @@ impl LocalStack {
                 )
             }
         };
-        let url = crate::server::serve(crate::server::routes(Arc::new(webhook)), address)
+        let url = crate::server::serve(crate::server::routes(functions), address)
             .await
             .map_err(|source| LocalError::Bind {
                 address: address.to_owned(),

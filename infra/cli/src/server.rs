@@ -8,24 +8,67 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
+use conversations_webhook::ConversationsWebhook;
+use deskmate_shared::config::IngressConfig;
+use deskmate_shared::queue::JobQueue;
+use deskmate_shared::state::{ConversationsAccounts, DeliveryLog, StoreDirectory, WidgetRoutes};
 use ticket_webhook::TicketWebhook;
 
 /// API Gateway's own payload cap; Deskmate's handlers apply their tighter limits themselves.
 const GATEWAY_BODY_LIMIT: usize = 10 * 1024 * 1024;
 
+/// The functions behind Deskmate's routes.
+#[derive(Clone)]
+pub struct Functions {
+    pub ticket_webhook: Arc<TicketWebhook>,
+    pub conversations_webhook: Arc<ConversationsWebhook>,
+}
+
+impl Functions {
+    /// Both webhooks on one state table and queue.
+    pub fn new<S>(state: Arc<S>, queue: Arc<dyn JobQueue>, config: &IngressConfig) -> Self
+    where
+        S: StoreDirectory + DeliveryLog + ConversationsAccounts + WidgetRoutes + 'static,
+    {
+        Self {
+            ticket_webhook: Arc::new(TicketWebhook::new(state.clone(), queue.clone(), config)),
+            conversations_webhook: Arc::new(ConversationsWebhook::new(state, queue, config)),
+        }
+    }
+}
+
 async fn zendesk_webhook(
-    State(webhook): State<Arc<TicketWebhook>>,
+    State(functions): State<Functions>,
     Path(store_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response<String> {
-    webhook.respond(&store_id, &headers, &body).await
+    functions
+        .ticket_webhook
+        .respond(&store_id, &headers, &body)
+        .await
 }
 
-pub fn routes(ticket_webhook: Arc<TicketWebhook>) -> Router {
+async fn conversations_webhook(
+    State(functions): State<Functions>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<String> {
+    functions
+        .conversations_webhook
+        .respond(&account, &headers, &body)
+        .await
+}
+
+pub fn routes(functions: Functions) -> Router {
     Router::new()
         .route("/webhooks/zendesk/{store_id}", post(zendesk_webhook))
-        .with_state(ticket_webhook)
+        .route(
+            "/webhooks/conversations/{account}",
+            post(conversations_webhook),
+        )
+        .with_state(functions)
         .layer(DefaultBodyLimit::max(GATEWAY_BODY_LIMIT))
 }
 
