@@ -142,6 +142,11 @@ impl ConversationReplier {
                         "the welcome message was already sent".into(),
                     ));
                 }
+                if messages.iter().any(Message::from_user) {
+                    return Ok(Outcome::Skipped(
+                        "the customer already wrote; the answer greets them".into(),
+                    ));
+                }
                 (WELCOME.to_owned(), None)
             }
             ConversationEvent::UserMessage { .. } => {

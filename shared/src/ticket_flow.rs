@@ -29,6 +29,9 @@ pub enum Verdict {
     Ignore(&'static str),
     /// A human agent started this ticket (a proactive email): give it back to them, silently.
     HandBack { agent_id: u64 },
+    /// A messaging ticket the new-ticket trigger gave the bot: the Agent Workspace opened it
+    /// for a human, so it goes back to the queue unassigned, silently.
+    ReleaseMessagingTicket,
     /// The escalation note is posted but the customer was not yet told and the ticket is still
     /// the bot's (a worker stopped half-way): finish it.
     FinishEscalation,
@@ -47,6 +50,9 @@ pub fn assess(ticket: &Ticket, thread: &CommentThread, bot_user_id: u64) -> Verd
     }
     if !assigned_to_bot {
         return Verdict::Ignore("the ticket is not assigned to the bot");
+    }
+    if ticket.is_messaging() {
+        return Verdict::ReleaseMessagingTicket;
     }
     if ticket.is_closed() {
         return Verdict::Ignore("the ticket is solved or closed");
@@ -234,6 +240,16 @@ impl TicketReplier {
                     .await?;
                 Ok(Outcome::HandedBack { to_agent: agent_id })
             }
+            Verdict::ReleaseMessagingTicket => {
+                let update = TicketUpdate {
+                    assignee_id: Some(None),
+                    ..TicketUpdate::guarded(&ticket)
+                };
+                desk.update_ticket(ticket_id, &update).await?;
+                Ok(Outcome::Skipped(
+                    "a messaging ticket was returned to the queue unassigned".into(),
+                ))
+            }
             Verdict::FinishEscalation => {
                 escalate_ticket(desk.as_ref(), &store, &ticket, None, &store.handoff_message)
                     .await?;
@@ -369,6 +385,7 @@ mod tests {
             brand_id: None,
             tags: tags.iter().map(|t| t.to_string()).collect(),
             updated_at: "2026-11-21T10:00:00Z".into(),
+            via: None,
         }
     }
 

@@ -8,17 +8,23 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::QueueAttributeName;
 use deskmate_cli::local::SqsEventSource;
 use deskmate_cli::server::Functions;
-use deskmate_cli::setup::{ConnectedStore, NewStore, connect_store, install_email_path};
+use deskmate_cli::setup::{
+    ConnectedStore, ConversationsCredentials, NewStore, connect_conversations, connect_store,
+    install_email_path,
+};
 use deskmate_shared::config::{IngressConfig, WorkerConfig};
+use deskmate_shared::conversation_flow::REPLY_TO_KEY;
+use deskmate_shared::domain::StoreConfig;
 use deskmate_shared::domain::{AgentSettings, Job, StoreId, TicketEvent};
 use deskmate_shared::http_retry::RetryPolicy;
 use deskmate_shared::queue::{JobQueue, SqsQueue};
 use deskmate_shared::secrets::SecretsManagerStore;
 use deskmate_shared::state::DynamoState;
+use deskmate_shared::state::{StoreDirectory, WidgetRoutes};
 use deskmate_shared::zendesk::{SupportClient, http_client};
 use reply_worker::ReplyWorker;
 use secrecy::SecretString;
-use zendesk_sandbox::{CommentView, Role, Sandbox};
+use zendesk_sandbox::{CommentView, ConversationMessage, Role, Sandbox};
 
 pub const KNOWLEDGE: &str = "# Shipping\nWe ship worldwide within 3 business days. Tracking links arrive by email.\n\n\
 # Returns and refunds\nReturn any item within 30 days for a full refund. Refunds reach your card in 5 days.\n";
@@ -161,6 +167,15 @@ pub struct TestApp {
     pub customer: u64,
     pub agent: u64,
     pub brand: u64,
+    /// This test's Zendesk subdomain (unique, so tests share no secrets or items).
+    pub account: String,
+    api_token: SecretString,
+}
+
+/// The account's Conversations setup: Deskmate's integration and its shared secret.
+pub struct MessagingSetup {
+    pub integration_id: String,
+    pub shared_secret: String,
 }
 
 pub struct AppOptions {
@@ -181,13 +196,141 @@ impl Default for AppOptions {
     }
 }
 
+fn support_client(sandbox: &Sandbox, api_token: &SecretString) -> SupportClient {
+    SupportClient::new(
+        http_client(Duration::from_secs(5)),
+        sandbox.base_url().to_owned(),
+        "bot@acme.test",
+        api_token,
+        RetryPolicy::default(),
+    )
+}
+
+fn new_store(
+    account: &str,
+    id: &str,
+    display_name: &str,
+    agent: AgentSettings,
+    brand: Option<u64>,
+    api_token: &SecretString,
+) -> NewStore {
+    NewStore {
+        id: StoreId::parse(id).expect("valid store id"),
+        name: display_name.into(),
+        subdomain: account.into(),
+        bot_email: "bot@acme.test".into(),
+        api_token: api_token.clone(),
+        brand_id: brand,
+        instructions: "Be kind.".into(),
+        display_name: display_name.into(),
+        agent,
+    }
+}
+
 impl TestApp {
+    /// Turns messaging on in the sandbox and connects Deskmate's Conversations integration to
+    /// this app's webhook, as the default responder with the Agent Workspace next.
+    pub async fn enable_messaging(&self) -> MessagingSetup {
+        let keys = self.sandbox.enable_messaging();
+        let (integration_id, shared_secret) = self.sandbox.add_conversations_integration(
+            "Deskmate",
+            &self.conversations_url(),
+            &[
+                "conversation:message",
+                "conversation:create",
+                "switchboard:passControl",
+                "switchboard:releaseControl",
+            ],
+        );
+        self.sandbox
+            .make_default_responder(&integration_id, "deskmate");
+        connect_conversations(
+            self.state.as_ref(),
+            self.secrets.as_ref(),
+            ConversationsCredentials {
+                subdomain: self.account.clone(),
+                app_id: keys.app_id,
+                key_id: keys.key_id,
+                key_secret: SecretString::from(keys.key_secret),
+                integration_id: integration_id.clone(),
+                shared_secret: SecretString::from(shared_secret.clone()),
+            },
+        )
+        .await
+        .expect("Conversations settings are saved");
+        MessagingSetup {
+            integration_id,
+            shared_secret,
+        }
+    }
+
+    /// Connects another store of the account (its own brand and knowledge), mapped to `widget`.
+    pub async fn add_store(
+        &self,
+        display_name: &str,
+        knowledge: &str,
+        widget: Option<&str>,
+    ) -> StoreConfig {
+        let id = unique_name("store").to_lowercase();
+        let agent = AgentSettings::Knowledge {
+            knowledge_markdown: knowledge.into(),
+        };
+        let connected = connect_store(
+            self.state.as_ref(),
+            self.secrets.as_ref(),
+            &support_client(&self.sandbox, &self.api_token),
+            new_store(
+                &self.account,
+                &id,
+                display_name,
+                agent,
+                None,
+                &self.api_token,
+            ),
+        )
+        .await
+        .expect("the store connects");
+        if let Some(widget) = widget {
+            self.state
+                .map_widget(&connected.config, widget)
+                .await
+                .expect("the widget is free");
+        }
+        self.state
+            .store(&connected.config.id)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    pub fn conversations_url(&self) -> String {
+        format!(
+            "{}/webhooks/conversations/{}",
+            self.deskmate_url, self.account
+        )
+    }
+
+    /// Messages Deskmate sent in a conversation (marked with the message they answer).
+    pub fn bot_messages(&self, conversation: &str) -> Vec<ConversationMessage> {
+        self.sandbox
+            .conversation_messages(conversation)
+            .into_iter()
+            .filter(|m| {
+                m.author_type == "business"
+                    && m.metadata
+                        .as_ref()
+                        .is_some_and(|md| md.contains_key(REPLY_TO_KEY))
+            })
+            .collect()
+    }
+
     pub async fn spawn() -> Self {
         Self::spawn_with(AppOptions::default()).await
     }
 
     pub async fn spawn_with(options: AppOptions) -> Self {
         let aws = AwsResources::create().await;
+        let account = unique_name("acme").to_lowercase();
         let sandbox = Sandbox::start().await;
         let brand = sandbox.add_brand("Acme");
         let bot = sandbox.add_user("Deskmate Bot", "bot@acme.test", Role::Agent);
@@ -213,28 +356,19 @@ impl TestApp {
                 .await
                 .expect("a loopback port");
 
-        let client = SupportClient::new(
-            http_client(Duration::from_secs(5)),
-            sandbox.base_url().to_owned(),
-            "bot@acme.test",
-            &api_token,
-            RetryPolicy::default(),
-        );
+        let client = support_client(&sandbox, &api_token);
         let mut store = connect_store(
             state.as_ref(),
             secrets.as_ref(),
             &client,
-            NewStore {
-                id: StoreId::parse(&options.store_id).expect("valid store id"),
-                name: "Acme".into(),
-                subdomain: "acme".into(),
-                bot_email: "bot@acme.test".into(),
-                api_token,
-                brand_id: Some(brand),
-                instructions: "Be kind.".into(),
-                display_name: options.display_name.clone(),
-                agent: options.agent,
-            },
+            new_store(
+                &account,
+                &options.store_id,
+                &options.display_name,
+                options.agent,
+                Some(brand),
+                &api_token,
+            ),
         )
         .await
         .expect("the store connects");
@@ -252,6 +386,8 @@ impl TestApp {
             customer,
             agent,
             brand,
+            account,
+            api_token,
         }
     }
 

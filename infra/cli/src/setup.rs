@@ -2,9 +2,9 @@
 //! and the store (with a fresh webhook token, kept as a hash) in the state table.
 
 use deskmate_shared::auth::{TokenHash, generate_token};
-use deskmate_shared::domain::{AgentSettings, StoreConfig, StoreId};
+use deskmate_shared::domain::{AgentSettings, ConversationsAccount, StoreConfig, StoreId};
 use deskmate_shared::secrets::{SecretVault, SecretsError};
-use deskmate_shared::state::{StateError, StoreDirectory};
+use deskmate_shared::state::{ConversationsAccounts, StateError, StoreDirectory};
 use deskmate_shared::zendesk::{SupportClient, ZendeskError, setup};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -109,4 +109,42 @@ pub async fn install_email_path(
     connected.config.webhook_signing_secret = Some(signing_secret);
     stores.save_store(&connected.config).await?;
     Ok(())
+}
+
+/// An account's Conversations API key and its integration's shared secret, as the operator
+/// copies them from Admin Center.
+pub struct ConversationsCredentials {
+    pub subdomain: String,
+    pub app_id: String,
+    pub key_id: String,
+    pub key_secret: SecretString,
+    pub integration_id: String,
+    pub shared_secret: SecretString,
+}
+
+pub fn conversations_key_secret_name(subdomain: &str) -> String {
+    format!("deskmate/accounts/{subdomain}/conversations-key-secret")
+}
+
+/// Saves an account's Conversations settings: the key secret in the secret store, the shared
+/// secret only as a hash.
+pub async fn connect_conversations(
+    accounts: &dyn ConversationsAccounts,
+    vault: &dyn SecretVault,
+    credentials: ConversationsCredentials,
+) -> Result<ConversationsAccount, SetupError> {
+    let key_secret_name = conversations_key_secret_name(&credentials.subdomain);
+    vault
+        .put_secret(&key_secret_name, &credentials.key_secret)
+        .await?;
+    let account = ConversationsAccount {
+        subdomain: credentials.subdomain,
+        app_id: credentials.app_id,
+        key_id: credentials.key_id,
+        key_secret_name,
+        shared_secret_hash: TokenHash::of(credentials.shared_secret.expose_secret()),
+        integration_id: credentials.integration_id,
+    };
+    accounts.save_account(&account).await?;
+    Ok(account)
 }

@@ -6,6 +6,8 @@
 //! emails, an agent comments), triggers fire, and the test reads the tickets back.
 
 mod api;
+mod conversations_api;
+mod messaging;
 mod triggers;
 mod world;
 
@@ -15,8 +17,17 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+pub use messaging::ConversationMessage;
 use world::World;
 pub use world::{CommentView, Delivery, Fault, Role, TicketView, UserView};
+
+/// The Conversations API key of the sandbox's app.
+#[derive(Clone, Debug)]
+pub struct MessagingKeys {
+    pub app_id: String,
+    pub key_id: String,
+    pub key_secret: String,
+}
 
 /// A running sandbox; dropping it stops the server.
 pub struct Sandbox {
@@ -62,7 +73,7 @@ impl Sandbox {
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
         });
-        let app = api::router(shared.clone());
+        let app = api::router(shared.clone()).merge(conversations_api::router(shared.clone()));
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
                 .await
@@ -179,6 +190,174 @@ impl Sandbox {
             }
             idle.await;
         }
+    }
+
+    /// Turns messaging on: a Conversations app with an API key, and the Agent Workspace on
+    /// the switchboard, as a Zendesk account with messaging has.
+    pub fn enable_messaging(&self) -> MessagingKeys {
+        let mut world = self.shared.world();
+        let messaging = world.messaging();
+        MessagingKeys {
+            app_id: messaging.app_id.clone(),
+            key_id: messaging.key_id.clone(),
+            key_secret: messaging.key_secret.clone(),
+        }
+    }
+
+    /// A brand's Web Widget (Admin Center → Channels → Messaging); returns its integration id.
+    pub fn add_web_widget(&self, brand: u64, name: &str) -> String {
+        let mut world = self.shared.world();
+        let id = messaging::object_id();
+        world.messaging().integrations.push(messaging::Integration {
+            id: id.clone(),
+            kind: "web".into(),
+            display_name: name.to_owned(),
+            brand_id: Some(brand),
+            webhook: None,
+        });
+        id
+    }
+
+    /// A Conversations integration with a webhook to `target` subscribed to `triggers`
+    /// (Admin Center → Conversations integrations); returns its id and shared secret.
+    pub fn add_conversations_integration(
+        &self,
+        name: &str,
+        target: &str,
+        triggers: &[&str],
+    ) -> (String, String) {
+        let mut world = self.shared.world();
+        let id = messaging::object_id();
+        let secret = world::random_hex(24);
+        world.messaging().integrations.push(messaging::Integration {
+            id: id.clone(),
+            kind: "custom".into(),
+            display_name: name.to_owned(),
+            brand_id: None,
+            webhook: Some(messaging::ConversationsWebhook {
+                id: messaging::object_id(),
+                target: target.to_owned(),
+                triggers: triggers.iter().map(|t| t.to_string()).collect(),
+                secret: secret.clone(),
+            }),
+        });
+        (id, secret)
+    }
+
+    /// Puts `integration` on the switchboard as the default responder, with the Agent
+    /// Workspace next after it and itself next after the Agent Workspace.
+    pub fn make_default_responder(&self, integration: &str, name: &str) {
+        let mut world = self.shared.world();
+        let messaging = world.messaging();
+        let agent_workspace = messaging
+            .switchboard_integrations
+            .iter()
+            .find(|s| s.integration_type == messaging::AGENT_WORKSPACE_TYPE)
+            .map(|s| s.id.clone())
+            .expect("messaging has the Agent Workspace");
+        let id = messaging::object_id();
+        messaging
+            .switchboard_integrations
+            .push(messaging::SwitchboardIntegration {
+                id: id.clone(),
+                name: name.to_owned(),
+                integration_id: integration.to_owned(),
+                integration_type: "custom".into(),
+                deliver_standby_events: false,
+                next: Some(agent_workspace.clone()),
+            });
+        for s in &mut messaging.switchboard_integrations {
+            if s.id == agent_workspace {
+                s.next = Some(id.clone());
+            }
+        }
+        messaging.default_integration = Some(id);
+    }
+
+    /// A visitor opens `widget` and starts a conversation; returns its id.
+    pub fn widget_visitor_opens(&self, widget: &str, name: &str) -> String {
+        let (conversation, outgoing) = self.shared.world().open_conversation(widget, name);
+        self.deliver(outgoing);
+        conversation
+    }
+
+    /// The visitor writes in the widget; returns the message id.
+    pub fn widget_visitor_says(&self, conversation: &str, text: &str) -> String {
+        let (id, outgoing) = self.shared.world().user_message(conversation, text);
+        self.deliver(outgoing);
+        id
+    }
+
+    /// A human agent answers in the Agent Workspace (a business message without Deskmate's marks).
+    pub fn workspace_agent_says(&self, conversation: &str, name: &str, text: &str) {
+        let body = serde_json::json!({"author": {"type": "business", "displayName": name}, "content": {"type": "text", "text": text}});
+        let (_, outgoing) = self
+            .shared
+            .world()
+            .business_message(conversation, &body)
+            .expect("the conversation exists");
+        self.deliver(outgoing);
+    }
+
+    /// Conversations events wait and go out together in one payload at the next flush.
+    pub fn hold_conversation_events(&self) {
+        self.shared.world().messaging().held = Some(Vec::new());
+    }
+
+    pub fn flush_conversation_events(&self) {
+        let outgoing = self.shared.world().flush_held();
+        self.deliver(outgoing);
+    }
+
+    pub fn conversation_messages(&self, conversation: &str) -> Vec<ConversationMessage> {
+        let mut world = self.shared.world();
+        world
+            .messaging()
+            .conversations
+            .get(conversation)
+            .map(|c| c.messages.clone())
+            .unwrap_or_default()
+    }
+
+    /// The name of the switchboard integration in control of the conversation.
+    pub fn in_control(&self, conversation: &str) -> Option<String> {
+        let mut world = self.shared.world();
+        let messaging = world.messaging();
+        let active = messaging.conversations.get(conversation)?.active.clone()?;
+        messaging
+            .switchboard_integrations
+            .iter()
+            .find(|s| s.id == active)
+            .map(|s| s.name.clone())
+    }
+
+    pub fn messaging_ticket(&self, conversation: &str) -> Option<u64> {
+        self.shared
+            .world()
+            .messaging()
+            .conversations
+            .get(conversation)?
+            .ticket
+    }
+
+    pub fn typing_indicators(&self, conversation: &str) -> usize {
+        let mut world = self.shared.world();
+        world
+            .messaging()
+            .conversations
+            .get(conversation)
+            .map_or(0, |c| c.typing)
+    }
+
+    /// An agent solves a ticket (for a messaging ticket, control returns to the bot).
+    pub fn solve(&self, agent: u64, ticket: u64) {
+        let outgoing = self
+            .shared
+            .world()
+            .change_ticket(agent, ticket, |_, entry| {
+                entry.view.status = "solved".into()
+            });
+        self.deliver(outgoing);
     }
 
     fn deliver(&self, deliveries: Vec<triggers::Outgoing>) {

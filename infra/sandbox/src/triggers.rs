@@ -25,7 +25,7 @@ pub(crate) struct UpdateContext {
 }
 
 /// A delivery recorded in the world and waiting to be sent.
-pub(crate) struct Outgoing(usize);
+pub(crate) struct Outgoing(pub(crate) usize);
 
 fn value_text(value: &Value) -> String {
     match value {

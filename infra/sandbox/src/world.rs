@@ -109,6 +109,7 @@ pub(crate) struct World {
     pub faults: VecDeque<Fault>,
     pub deliveries: Vec<Delivery>,
     pub api_requests: usize,
+    pub messaging: Option<crate::messaging::Messaging>,
 }
 
 pub(crate) fn random_hex(bytes: usize) -> String {
@@ -167,6 +168,7 @@ impl World {
             faults: VecDeque::new(),
             deliveries: Vec::new(),
             api_requests: 0,
+            messaging: None,
         }
     }
 
@@ -356,8 +358,9 @@ impl World {
             entry.view.status = "open".into();
         }
         entry.view.updated_at = self.stamp();
+        let closed = matches!(entry.view.status.as_str(), "solved" | "closed");
         self.tickets.insert(ticket, entry);
-        triggers::run(
+        let mut outgoing = triggers::run(
             self,
             ticket,
             UpdateContext {
@@ -365,7 +368,11 @@ impl World {
                 current_user: actor,
                 public_comment,
             },
-        )
+        );
+        if closed {
+            outgoing.extend(self.messaging_ticket_closed(ticket));
+        }
+        outgoing
     }
 
     pub fn comment(&mut self, author: u64, ticket: u64, body: &str, public: bool) -> Vec<Outgoing> {

@@ -21,11 +21,26 @@ pub struct Ticket {
     #[serde(default)]
     pub tags: Vec<String>,
     pub updated_at: String,
+    #[serde(default)]
+    pub via: Option<Via>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Via {
+    #[serde(default)]
+    pub channel: String,
 }
 
 impl Ticket {
     pub fn is_closed(&self) -> bool {
         matches!(self.status.as_str(), "solved" | "closed")
+    }
+
+    /// A Web Widget (messaging) ticket: answered in the conversation, never by email.
+    pub fn is_messaging(&self) -> bool {
+        self.via
+            .as_ref()
+            .is_some_and(|via| via.channel == "native_messaging")
     }
 }
 

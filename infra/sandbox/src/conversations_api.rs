@@ -1,0 +1,286 @@
+//! The Conversations API endpoints (`/sc/v2/apps/{appId}/...`), with its error shape and
+//! basic auth by the app's key id and secret.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use crate::Shared;
+use crate::messaging::Messaging;
+use crate::triggers;
+
+type Answer = Result<(StatusCode, axum::Json<Value>), Response>;
+
+fn error(status: StatusCode, code: &str, title: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"errors": [{"code": code, "title": title}]})),
+    )
+        .into_response()
+}
+
+fn ok(value: Value) -> Answer {
+    Ok((StatusCode::OK, axum::Json(value)))
+}
+
+async fn authenticate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let authorized = {
+        let mut world = shared.world();
+        world.api_requests += 1;
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Basic "))
+            .and_then(|v| STANDARD.decode(v.trim()).ok())
+            .and_then(|v| String::from_utf8(v).ok());
+        world
+            .messaging
+            .as_ref()
+            .is_some_and(|m| presented == Some(format!("{}:{}", m.key_id, m.key_secret)))
+    };
+    if !authorized {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Authorization is required",
+        );
+    }
+    next.run(request).await
+}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/sc/v2/apps/{app}/conversations/{id}", get(conversation))
+        .route(
+            "/sc/v2/apps/{app}/conversations/{id}/messages",
+            get(messages).post(post_message),
+        )
+        .route(
+            "/sc/v2/apps/{app}/conversations/{id}/activity",
+            post(activity),
+        )
+        .route(
+            "/sc/v2/apps/{app}/conversations/{id}/passControl",
+            post(pass_control),
+        )
+        .route(
+            "/sc/v2/apps/{app}/conversations/{id}/releaseControl",
+            post(release_control),
+        )
+        .route("/sc/v2/apps/{app}/integrations", get(integrations))
+        .route("/sc/v2/apps/{app}/switchboards", get(switchboards))
+        .route(
+            "/sc/v2/apps/{app}/switchboards/{id}/switchboardIntegrations",
+            get(switchboard_integrations),
+        )
+        .layer(middleware::from_fn_with_state(shared.clone(), authenticate))
+        .with_state(shared)
+}
+
+/// Checks the app id and that the conversation exists.
+fn known(
+    messaging: Option<&Messaging>,
+    app: &str,
+    conversation: Option<&str>,
+) -> Result<(), Response> {
+    let Some(messaging) = messaging.filter(|m| m.app_id == app) else {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            "app_not_found",
+            "App not found",
+        ));
+    };
+    match conversation {
+        Some(id) if !messaging.conversations.contains_key(id) => Err(error(
+            StatusCode::NOT_FOUND,
+            "conversation_not_found",
+            "Conversation not found",
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn conversation(
+    State(shared): State<Arc<Shared>>,
+    Path((app, id)): Path<(String, String)>,
+) -> Answer {
+    let world = shared.world();
+    known(world.messaging.as_ref(), &app, Some(&id))?;
+    let messaging = world.messaging.as_ref().expect("known");
+    let mut conversation = messaging.conversation_json(&id);
+    conversation["isDefault"] = json!(false);
+    ok(json!({"conversation": conversation}))
+}
+
+async fn messages(
+    State(shared): State<Arc<Shared>>,
+    Path((app, id)): Path<(String, String)>,
+) -> Answer {
+    let world = shared.world();
+    known(world.messaging.as_ref(), &app, Some(&id))?;
+    let messaging = world.messaging.as_ref().expect("known");
+    let all = &messaging.conversations[&id].messages;
+    // The most recent page, oldest first, as Zendesk pages backwards from now.
+    let start = all.len().saturating_sub(100);
+    let page: Vec<Value> = all[start..]
+        .iter()
+        .map(|m| messaging.message_json(m))
+        .collect();
+    ok(json!({"messages": page, "meta": {"hasMore": start > 0}, "links": {}}))
+}
+
+async fn post_message(
+    State(shared): State<Arc<Shared>>,
+    Path((app, id)): Path<(String, String)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Answer {
+    let (message, outgoing) = {
+        let mut world = shared.world();
+        known(world.messaging.as_ref(), &app, Some(&id))?;
+        world
+            .business_message(&id, &body)
+            .map_err(|title| error(StatusCode::BAD_REQUEST, "bad_request", &title))?
+    };
+    triggers::dispatch(&shared, outgoing);
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"messages": [message]})),
+    ))
+}
+
+async fn activity(
+    State(shared): State<Arc<Shared>>,
+    Path((app, id)): Path<(String, String)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Answer {
+    let mut world = shared.world();
+    known(world.messaging.as_ref(), &app, Some(&id))?;
+    if body["type"] != "typing:start"
+        && body["type"] != "typing:stop"
+        && body["type"] != "conversation:read"
+    {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "type is not a known activity",
+        ));
+    }
+    if body["type"] == "typing:start"
+        && let Some(state) = world.messaging().conversations.get_mut(&id)
+    {
+        state.typing += 1;
+    }
+    ok(json!({}))
+}
+
+async fn pass_control(
+    State(shared): State<Arc<Shared>>,
+    Path((app, id)): Path<(String, String)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Answer {
+    let outgoing = {
+        let mut world = shared.world();
+        known(world.messaging.as_ref(), &app, Some(&id))?;
+        let Some(target) = body["switchboardIntegration"].as_str() else {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "switchboardIntegration is required",
+            ));
+        };
+        world
+            .pass_control(&id, target, body["metadata"].as_object().cloned(), None)
+            .map_err(|code| {
+                error(
+                    StatusCode::NOT_FOUND,
+                    code,
+                    "Switchboard integration not found",
+                )
+            })?
+    };
+    triggers::dispatch(&shared, outgoing);
+    ok(json!({}))
+}
+
+async fn release_control(
+    State(shared): State<Arc<Shared>>,
+    Path((app, id)): Path<(String, String)>,
+    body: Option<axum::Json<Value>>,
+) -> Answer {
+    let outgoing = {
+        let mut world = shared.world();
+        known(world.messaging.as_ref(), &app, Some(&id))?;
+        let metadata = body.and_then(|b| b.0["metadata"].as_object().cloned());
+        world
+            .release_control(&id, metadata)
+            .map_err(|code| error(StatusCode::NOT_FOUND, code, "Conversation not found"))?
+    };
+    triggers::dispatch(&shared, outgoing);
+    ok(json!({}))
+}
+
+async fn integrations(
+    State(shared): State<Arc<Shared>>,
+    Path(app): Path<String>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Answer {
+    let world = shared.world();
+    known(world.messaging.as_ref(), &app, None)?;
+    let messaging = world.messaging.as_ref().expect("known");
+    let types: Option<Vec<&str>> = query.get("filter[types]").map(|t| t.split(',').collect());
+    let list: Vec<Value> = messaging
+        .integrations
+        .iter()
+        .filter(|i| types.as_ref().is_none_or(|t| t.contains(&i.kind.as_str())))
+        .map(|i| {
+            let mut json = json!({"id": i.id, "type": i.kind, "status": "active", "displayName": i.display_name});
+            if let Some(brand) = i.brand_id {
+                json["brandId"] = json!(brand.to_string());
+            }
+            json
+        })
+        .collect();
+    ok(json!({"integrations": list, "meta": {"hasMore": false}, "links": {}}))
+}
+
+async fn switchboards(State(shared): State<Arc<Shared>>, Path(app): Path<String>) -> Answer {
+    let world = shared.world();
+    known(world.messaging.as_ref(), &app, None)?;
+    let messaging = world.messaging.as_ref().expect("known");
+    ok(json!({"switchboards": [{
+        "id": messaging.switchboard_id,
+        "enabled": true,
+        "defaultSwitchboardIntegrationId": messaging.default_integration,
+    }]}))
+}
+
+async fn switchboard_integrations(
+    State(shared): State<Arc<Shared>>,
+    Path((app, _switchboard)): Path<(String, String)>,
+) -> Answer {
+    let world = shared.world();
+    known(world.messaging.as_ref(), &app, None)?;
+    let messaging = world.messaging.as_ref().expect("known");
+    let list: Vec<Value> = messaging
+        .switchboard_integrations
+        .iter()
+        .map(|s| {
+            let mut json = Messaging::switchboard_integration_json(s);
+            json["deliverStandbyEvents"] = json!(s.deliver_standby_events);
+            if let Some(next) = &s.next {
+                json["nextSwitchboardIntegrationId"] = json!(next);
+            }
+            json
+        })
+        .collect();
+    ok(json!({"switchboardIntegrations": list}))
+}
