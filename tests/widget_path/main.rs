@@ -2,4 +2,5 @@
 //! webhook, jobs travel through SQS (moto), the worker answers through the Conversations API.
 
 mod bad_requests;
+mod conformance;
 mod replies;

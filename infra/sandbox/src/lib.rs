@@ -299,6 +299,16 @@ impl Sandbox {
         self.deliver(outgoing);
     }
 
+    /// Someone releases control of the conversation (nobody is in control afterwards).
+    pub fn release_control(&self, conversation: &str, metadata: serde_json::Value) {
+        let outgoing = self
+            .shared
+            .world()
+            .release_control(conversation, metadata.as_object().cloned())
+            .expect("the conversation exists");
+        self.deliver(outgoing);
+    }
+
     /// Conversations events wait and go out together in one payload at the next flush.
     pub fn hold_conversation_events(&self) {
         self.shared.world().messaging().held = Some(Vec::new());

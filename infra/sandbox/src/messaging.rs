@@ -205,7 +205,8 @@ impl World {
         let targets: Vec<(String, String, String)> = messaging
             .integrations
             .iter()
-            .filter(|i| messaging.receives(i, conversation))
+            // Control changes concern every party; other events follow the switchboard.
+            .filter(|i| kind.starts_with("switchboard:") || messaging.receives(i, conversation))
             .filter_map(|i| i.webhook.as_ref())
             .filter(|w| w.triggers.iter().any(|t| t == kind || t == "*"))
             .map(|w| (w.id.clone(), w.target.clone(), w.secret.clone()))
