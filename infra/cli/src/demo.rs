@@ -11,7 +11,10 @@ use secrecy::SecretString;
 use zendesk_sandbox::{Role, Sandbox};
 
 use crate::local::{LocalError, LocalStack, Services};
-use crate::setup::{ConnectedStore, NewStore, SetupError, connect_store, install_email_path};
+use crate::setup::{
+    ConnectedStore, ConversationsCredentials, NewStore, SetupError, connect_conversations,
+    connect_store, install_email_path,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -22,7 +25,9 @@ pub enum DemoError {
 }
 
 pub const DEMO_KNOWLEDGE: &str = include_str!("../demo/knowledge.md");
+pub const BAGS_KNOWLEDGE: &str = include_str!("../demo/knowledge-bags.md");
 pub const DEMO_STORE: &str = "acme-shoes";
+pub const DEMO_ACCOUNT: &str = "acme";
 
 pub struct DemoAccount {
     pub sandbox: Sandbox,
@@ -32,6 +37,8 @@ pub struct DemoAccount {
     pub human_agent: u64,
     /// A sandbox API token (any sandbox user's email may be used with it).
     pub sandbox_api_token: String,
+    /// The Acme Shoes and Acme Bags web widgets.
+    pub widgets: [String; 2],
 }
 
 impl DemoAccount {
@@ -55,13 +62,13 @@ impl DemoAccount {
             RetryPolicy::default(),
         );
         let mut store = connect_store(
-            stack.directory.as_ref(),
-            stack.vault.as_ref(),
+            stack.ports.stores.as_ref(),
+            stack.ports.vault.as_ref(),
             &client,
             NewStore {
                 id: StoreId::parse(DEMO_STORE).expect("valid id"),
                 name: "Acme Shoes".into(),
-                subdomain: "acme".into(),
+                subdomain: DEMO_ACCOUNT.into(),
                 bot_email: "bot@acme.example".into(),
                 api_token,
                 brand_id: Some(brand),
@@ -73,7 +80,67 @@ impl DemoAccount {
             },
         )
         .await?;
-        install_email_path(stack.directory.as_ref(), &client, &mut store, &stack.url).await?;
+        install_email_path(stack.ports.stores.as_ref(), &client, &mut store, &stack.url).await?;
+
+        // The Web Widget: one Conversations integration for the account, a widget per brand,
+        // and a second store (another brand) on the same account.
+        let keys = sandbox.enable_messaging();
+        let (integration_id, shared_secret) = sandbox.add_conversations_integration(
+            "Deskmate",
+            &format!("{}/webhooks/conversations/{DEMO_ACCOUNT}", stack.url),
+            &[
+                "conversation:message",
+                "conversation:create",
+                "switchboard:passControl",
+                "switchboard:releaseControl",
+            ],
+        );
+        sandbox.make_default_responder(&integration_id, "deskmate");
+        connect_conversations(
+            stack.ports.accounts.as_ref(),
+            stack.ports.vault.as_ref(),
+            ConversationsCredentials {
+                subdomain: DEMO_ACCOUNT.into(),
+                app_id: keys.app_id,
+                key_id: keys.key_id,
+                key_secret: SecretString::from(keys.key_secret),
+                integration_id,
+                shared_secret: SecretString::from(shared_secret),
+            },
+        )
+        .await?;
+        let bags_brand = sandbox.add_brand("Acme Bags");
+        let bags = connect_store(
+            stack.ports.stores.as_ref(),
+            stack.ports.vault.as_ref(),
+            &client,
+            NewStore {
+                id: StoreId::parse("acme-bags").expect("valid id"),
+                name: "Acme Bags".into(),
+                subdomain: DEMO_ACCOUNT.into(),
+                bot_email: "bot@acme.example".into(),
+                api_token: SecretString::from(sandbox_api_token.clone()),
+                brand_id: Some(bags_brand),
+                instructions: "You are Acme Bags' support assistant.".into(),
+                display_name: "Acme Bags Assistant".into(),
+                agent: AgentSettings::Knowledge {
+                    knowledge_markdown: BAGS_KNOWLEDGE.into(),
+                },
+            },
+        )
+        .await?;
+        let widgets = [
+            sandbox.add_web_widget(brand, "Acme Shoes widget"),
+            sandbox.add_web_widget(bags_brand, "Acme Bags widget"),
+        ];
+        for (config, widget) in [(&store.config, &widgets[0]), (&bags.config, &widgets[1])] {
+            stack
+                .ports
+                .widgets
+                .map_widget(config, widget)
+                .await
+                .map_err(SetupError::from)?;
+        }
         Ok(Self {
             sandbox,
             stack: std::sync::Arc::new(stack),
@@ -81,13 +148,54 @@ impl DemoAccount {
             customer,
             human_agent,
             sandbox_api_token,
+            widgets,
         })
+    }
+
+    /// A widget conversation's messages, as the visitor sees them.
+    pub fn widget_transcript(&self, conversation: &str, from_message: usize) -> String {
+        let mut out = String::new();
+        for message in self
+            .sandbox
+            .conversation_messages(conversation)
+            .iter()
+            .skip(from_message)
+        {
+            let author = message
+                .display_name
+                .clone()
+                .unwrap_or_else(|| "Visitor".into());
+            let _ = writeln!(out, "  {author}:");
+            for line in message.text.lines().filter(|l| !l.trim().is_empty()) {
+                let _ = writeln!(out, "    {line}");
+            }
+            if let Some(markdown) = &message.markdown_text
+                && markdown.contains("**")
+            {
+                let _ = writeln!(
+                    out,
+                    "    (sent as markdown; the widget renders: {})",
+                    message
+                        .html_text
+                        .as_deref()
+                        .unwrap_or_default()
+                        .replace(">\n<", "><")
+                        .replace('\n', " ")
+                );
+            }
+        }
+        out
     }
 
     /// Lets the triggers' webhooks arrive, then the worker answer them.
     pub async fn settle(&self) {
-        self.sandbox.settle().await;
-        self.stack.run_pending_jobs().await;
+        // Jobs can make Zendesk call again (a hand-off opens a ticket): until all is quiet.
+        loop {
+            self.sandbox.settle().await;
+            if self.stack.run_pending_jobs().await == 0 {
+                return;
+            }
+        }
     }
 
     /// The ticket as the customer sees it (public comments) and as an agent sees it (notes too).
@@ -166,5 +274,76 @@ pub async fn run_demo() -> Result<String, DemoError> {
         "\nTicket #{ticket} is now assigned to {assignee}; tags: {}.",
         view.tags.join(", ")
     );
+    play_widget(&demo, &mut out).await;
     Ok(out)
+}
+
+/// The Web Widget part: two brands on one account, a hand-off and the bot's return.
+async fn play_widget(demo: &DemoAccount, out: &mut String) {
+    let sandbox = &demo.sandbox;
+    let [shoes_widget, bags_widget] = &demo.widgets;
+    out.push_str("\n\nDeskmate demo: the Web Widget, two brands on one Zendesk account\n\n");
+
+    let shoes = sandbox.widget_visitor_opens(shoes_widget, "Lee");
+    demo.settle().await;
+    out.push_str("4. Lee opens the Acme Shoes widget; the bot welcomes them:\n\n");
+    out.push_str(&demo.widget_transcript(&shoes, 0));
+
+    let mut seen = sandbox.conversation_messages(&shoes).len();
+    sandbox.widget_visitor_says(&shoes, "Can I return shoes that don't fit for a refund?");
+    demo.settle().await;
+    out.push_str(
+        "\n5. Lee asks about returns; the answer's bold, link and list render in the widget:\n\n",
+    );
+    out.push_str(&demo.widget_transcript(&shoes, seen));
+
+    let bags = sandbox.widget_visitor_opens(bags_widget, "Kim");
+    demo.settle().await;
+    sandbox.widget_visitor_says(&bags, "Can I return my bag for a refund?");
+    demo.settle().await;
+    out.push_str(
+        "\n6. Kim asks the same on the Acme Bags widget and gets Acme Bags' own answer:\n\n",
+    );
+    out.push_str(&demo.widget_transcript(&bags, 1));
+
+    seen = sandbox.conversation_messages(&shoes).len();
+    sandbox.widget_visitor_says(&shoes, "They arrived damaged. Can I talk to a human?");
+    demo.settle().await;
+    out.push_str(
+        "\n7. Lee asks for a person; the bot hands the conversation to the Agent Workspace:\n\n",
+    );
+    out.push_str(&demo.widget_transcript(&shoes, seen));
+    let Some(ticket) = sandbox.messaging_ticket(&shoes) else {
+        out.push_str("  (no messaging ticket was opened)\n");
+        return;
+    };
+    let view = sandbox.ticket(ticket).expect("the ticket exists");
+    let _ = writeln!(
+        out,
+        "\n  In control: {}. Messaging ticket #{ticket}: {}, tags: {}.",
+        sandbox.in_control(&shoes).unwrap_or_default(),
+        if view.assignee_id.is_none() {
+            "unassigned"
+        } else {
+            "assigned"
+        },
+        view.tags.join(", ")
+    );
+
+    seen = sandbox.conversation_messages(&shoes).len();
+    sandbox.workspace_agent_says(
+        &shoes,
+        "Sam Rivera",
+        "Sorry about that, Lee! A replacement pair is on its way.",
+    );
+    sandbox.solve(demo.human_agent, ticket);
+    demo.settle().await;
+    sandbox.widget_visitor_says(&shoes, "Thanks! And how long does shipping take?");
+    demo.settle().await;
+    let _ = writeln!(
+        out,
+        "\n8. Sam answers and solves the ticket; control returns to {} and the bot answers again:\n",
+        sandbox.in_control(&shoes).unwrap_or_default()
+    );
+    out.push_str(&demo.widget_transcript(&shoes, seen));
 }

@@ -9,8 +9,11 @@ use crate::server::Functions;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use deskmate_shared::config::{IngressConfig, WorkerConfig};
 use deskmate_shared::queue::{JobQueue, MemoryQueue, SqsQueue};
-use deskmate_shared::secrets::{MemorySecrets, SecretVault, SecretsManagerStore};
-use deskmate_shared::state::{DynamoState, MemoryState, StoreDirectory};
+use deskmate_shared::secrets::{MemorySecrets, SecretStore, SecretVault, SecretsManagerStore};
+use deskmate_shared::state::{
+    BotStates, ConversationsAccounts, DeliveryLog, DynamoState, MemoryState, ReplyClaims,
+    StoreDirectory, WidgetRoutes,
+};
 use reply_worker::ReplyWorker;
 
 /// Where the stack keeps its state, queue and secrets.
@@ -26,9 +29,48 @@ pub enum Services {
 pub const LOCAL_TABLE: &str = "deskmate-local";
 pub const LOCAL_QUEUE: &str = "deskmate-local-jobs";
 
-pub struct LocalStack {
-    pub directory: Arc<dyn StoreDirectory>,
+/// What operator commands read and write: stores, accounts, widget routes and secrets.
+#[derive(Clone)]
+pub struct OperatorPorts {
+    pub stores: Arc<dyn StoreDirectory>,
+    pub accounts: Arc<dyn ConversationsAccounts>,
+    pub widgets: Arc<dyn WidgetRoutes>,
     pub vault: Arc<dyn SecretVault>,
+}
+
+/// The functions and ports over one state store, secret store and queue.
+fn assemble<S, V>(
+    state: Arc<S>,
+    secrets: Arc<V>,
+    queue: Arc<dyn JobQueue>,
+    ingress: &IngressConfig,
+    worker: &WorkerConfig,
+) -> (Functions, OperatorPorts, ReplyWorker)
+where
+    S: StoreDirectory
+        + ConversationsAccounts
+        + WidgetRoutes
+        + DeliveryLog
+        + BotStates
+        + ReplyClaims
+        + 'static,
+    V: SecretStore + SecretVault + 'static,
+{
+    let ports = OperatorPorts {
+        stores: state.clone(),
+        accounts: state.clone(),
+        widgets: state.clone(),
+        vault: secrets.clone(),
+    };
+    (
+        Functions::new(state.clone(), queue, ingress),
+        ports,
+        ReplyWorker::new(state, secrets, worker),
+    )
+}
+
+pub struct LocalStack {
+    pub ports: OperatorPorts,
     pub worker: Arc<ReplyWorker>,
     /// Where Deskmate's routes are served.
     pub url: String,
@@ -135,18 +177,14 @@ impl LocalStack {
         address: &str,
     ) -> Result<Self, LocalError> {
         let (ingress, worker_config) = local_configs(zendesk_base_url);
-        let (functions, directory, vault, worker, jobs) = match services {
+        let (functions, ports, worker, jobs) = match services {
             Services::InMemory => {
                 let state = Arc::new(MemoryState::new());
                 let queue = Arc::new(MemoryQueue::new());
                 let secrets = Arc::new(MemorySecrets::new());
-                (
-                    Functions::new(state.clone(), queue.clone(), &ingress),
-                    state.clone() as Arc<dyn StoreDirectory>,
-                    secrets.clone() as Arc<dyn SecretVault>,
-                    ReplyWorker::new(state, secrets, &worker_config),
-                    Jobs::Memory(queue),
-                )
+                let (functions, ports, worker) =
+                    assemble(state, secrets, queue.clone(), &ingress, &worker_config);
+                (functions, ports, worker, Jobs::Memory(queue))
             }
             Services::Aws { endpoint } => {
                 let failed = |reason: String| LocalError::Aws {
@@ -185,17 +223,14 @@ impl LocalStack {
                     aws_sdk_secretsmanager::Client::new(&sdk),
                     worker_config.secrets_ttl,
                 ));
-                let queue: Arc<dyn JobQueue> = Arc::new(SqsQueue::new(sqs.clone(), &queue_url));
-                (
-                    Functions::new(state.clone(), queue, &ingress),
-                    state.clone() as Arc<dyn StoreDirectory>,
-                    secrets.clone() as Arc<dyn SecretVault>,
-                    ReplyWorker::new(state, secrets, &worker_config),
-                    Jobs::Sqs(SqsEventSource {
-                        client: sqs,
-                        queue_url,
-                    }),
-                )
+                let queue = Arc::new(SqsQueue::new(sqs.clone(), &queue_url));
+                let (functions, ports, worker) =
+                    assemble(state, secrets, queue, &ingress, &worker_config);
+                let source = SqsEventSource {
+                    client: sqs,
+                    queue_url,
+                };
+                (functions, ports, worker, Jobs::Sqs(source))
             }
         };
         let url = crate::server::serve(crate::server::routes(functions), address)
@@ -205,19 +240,20 @@ impl LocalStack {
                 source,
             })?;
         Ok(Self {
-            directory,
-            vault,
+            ports,
             worker: Arc::new(worker),
             url,
             jobs,
         })
     }
 
-    /// Runs every job waiting now to completion (the demo's pace).
-    pub async fn run_pending_jobs(&self) {
+    /// Runs every job waiting now to completion (the demo's pace); returns how many ran.
+    pub async fn run_pending_jobs(&self) -> usize {
+        let mut total = 0;
         loop {
-            if self.run_batch(Duration::ZERO).await == 0 {
-                return;
+            match self.run_batch(Duration::ZERO).await {
+                0 => return total,
+                ran => total += ran,
             }
         }
     }

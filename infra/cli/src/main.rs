@@ -174,8 +174,8 @@ async fn dev_on_zendesk(
         RetryPolicy::default(),
     );
     let store = connect_store(
-        stack.directory.as_ref(),
-        stack.vault.as_ref(),
+        stack.ports.stores.as_ref(),
+        stack.ports.vault.as_ref(),
         &client,
         NewStore {
             id: StoreId::parse(DEMO_STORE).expect("valid id"),

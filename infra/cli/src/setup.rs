@@ -4,7 +4,7 @@
 use deskmate_shared::auth::{TokenHash, generate_token};
 use deskmate_shared::domain::{AgentSettings, ConversationsAccount, StoreConfig, StoreId};
 use deskmate_shared::secrets::{SecretVault, SecretsError};
-use deskmate_shared::state::{ConversationsAccounts, StateError, StoreDirectory};
+use deskmate_shared::state::{ConversationsAccounts, StateError, StoreDirectory, WidgetError};
 use deskmate_shared::zendesk::{SupportClient, ZendeskError, setup};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -37,6 +37,8 @@ pub enum SetupError {
     State(#[from] StateError),
     #[error(transparent)]
     Secrets(#[from] SecretsError),
+    #[error(transparent)]
+    Widget(#[from] WidgetError),
 }
 
 pub fn zendesk_token_secret_name(store: &StoreId) -> String {
