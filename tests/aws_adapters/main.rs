@@ -6,12 +6,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use deskmate_e2e_tests::{AwsResources, unique_name};
 use deskmate_shared::auth::TokenHash;
 use deskmate_shared::domain::{
-    AgentSettings, BotState, Job, StoreConfig, StoreId, Thread, TicketEvent,
+    AgentSettings, BotState, ConversationsAccount, Job, StoreConfig, StoreId, Thread, TicketEvent,
 };
 use deskmate_shared::queue::{JobQueue, SqsQueue};
 use deskmate_shared::secrets::{SecretStore, SecretVault, SecretsError, SecretsManagerStore};
 use deskmate_shared::state::{
-    BotStates, ClaimOutcome, DeliveryLog, DynamoState, ReplyClaims, StateError, StoreDirectory,
+    BotStates, ClaimOutcome, ConversationsAccounts, DeliveryLog, DynamoState, ReplyClaims,
+    StateError, StoreDirectory, WidgetRoutes,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -291,4 +292,86 @@ async fn secrets_are_stored_fetched_and_cached_for_their_ttl() {
         .await
         .unwrap();
     assert_eq!(cached.secret(&name).await.unwrap().expose_secret(), "v3");
+}
+
+#[tokio::test]
+async fn a_widget_routes_to_at_most_one_store_and_unmapped_widgets_fall_back() {
+    let aws = AwsResources::create().await;
+    let state = DynamoState::new(aws.dynamodb.clone(), &aws.table);
+    let (mut a, mut b) = (store("store-a"), store("store-b"));
+    a.subdomain = "acme".into();
+    b.subdomain = "acme".into();
+    state.save_store(&a).await.unwrap();
+    state.save_store(&b).await.unwrap();
+    let id = |s: &str| Some(StoreId::parse(s).unwrap());
+
+    // Nothing mapped: the account's first store without a widget answers.
+    assert_eq!(
+        state.route_widget("acme", "w1").await.unwrap(),
+        id("store-a")
+    );
+    state.map_widget(&a, "w1").await.unwrap();
+    state.map_widget(&a, "w1").await.unwrap();
+    let taken = state.map_widget(&b, "w1").await.unwrap_err();
+    assert_eq!(
+        taken.to_string(),
+        "widget w1 is already taken by store store-a"
+    );
+    assert_eq!(
+        state.route_widget("acme", "w1").await.unwrap(),
+        id("store-a")
+    );
+    // store-a now has a widget, so store-b is the fallback for any other widget.
+    assert_eq!(
+        state.route_widget("acme", "w2").await.unwrap(),
+        id("store-b")
+    );
+    let mapped = state.store(&a.id).await.unwrap().unwrap();
+    assert_eq!(mapped.widget_integration_id.as_deref(), Some("w1"));
+    state.map_widget(&b, "w2").await.unwrap();
+    assert_eq!(
+        state.route_widget("acme", "w3").await.unwrap(),
+        None,
+        "no fallback: silence"
+    );
+    assert_eq!(
+        state.route_widget("globex", "w1").await.unwrap(),
+        None,
+        "widgets are per account"
+    );
+}
+
+#[tokio::test]
+async fn conversations_settings_round_trip_without_the_shared_secret() {
+    let aws = AwsResources::create().await;
+    let state = DynamoState::new(aws.dynamodb.clone(), &aws.table);
+    assert!(state.account("acme").await.unwrap().is_none());
+    let account = ConversationsAccount {
+        subdomain: "acme".into(),
+        app_id: "app1".into(),
+        key_id: "app_key".into(),
+        key_secret_name: "deskmate/accounts/acme/conversations-key-secret".into(),
+        shared_secret_hash: TokenHash::of("shared-secret"),
+        integration_id: "int1".into(),
+    };
+    state.save_account(&account).await.unwrap();
+    let loaded = state.account("acme").await.unwrap().unwrap();
+    assert_eq!(loaded.app_id, "app1");
+    assert_eq!(loaded.integration_id, "int1");
+    assert!(loaded.shared_secret_hash.matches("shared-secret"));
+    let raw = aws
+        .dynamodb
+        .get_item()
+        .table_name(&aws.table)
+        .key("pk", AttributeValue::S("ACCOUNT#acme".into()))
+        .key("sk", AttributeValue::S("CONVERSATIONS".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert!(
+        !format!("{raw:?}").contains("shared-secret"),
+        "only the hash is stored"
+    );
 }
