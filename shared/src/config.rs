@@ -86,6 +86,8 @@ impl IngressConfig {
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
     pub table_name: String,
+    /// Where hand-offs queue follow-up work (the messaging ticket's note).
+    pub queue_url: String,
     /// Every Zendesk call goes here instead of `https://{subdomain}.zendesk.com` (the sandbox).
     pub zendesk_base_url: Option<String>,
     pub secrets_ttl: Duration,
@@ -101,6 +103,7 @@ impl WorkerConfig {
     ) -> Result<Self, ConfigError> {
         let config = Self {
             table_name: env.required("TABLE_NAME")?,
+            queue_url: env.required("QUEUE_URL")?,
             zendesk_base_url: env.optional("ZENDESK_BASE_URL"),
             secrets_ttl: env.seconds("SECRETS_CACHE_TTL_SECONDS", 300)?,
             agent_timeout: env.seconds("AGENT_TIMEOUT_SECONDS", 25)?,
@@ -140,6 +143,7 @@ mod tests {
         );
         let err = WorkerConfig::from_env(&env(&[
             ("TABLE_NAME", "t"),
+            ("QUEUE_URL", "q"),
             ("AGENT_TIMEOUT_SECONDS", "soon"),
         ]))
         .unwrap_err();
@@ -148,7 +152,7 @@ mod tests {
                 .contains("AGENT_TIMEOUT_SECONDS must be a whole number"),
             "{err}"
         );
-        let ok = WorkerConfig::from_env(&env(&[("TABLE_NAME", "t")])).unwrap();
+        let ok = WorkerConfig::from_env(&env(&[("TABLE_NAME", "t"), ("QUEUE_URL", "q")])).unwrap();
         assert_eq!(ok.agent_timeout, Duration::from_secs(25));
     }
 }

@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
-
 use crate::agent::{
     AgentProvider, AgentTurn, Channel, CustomerProfile, Decision, Escalate, Speaker,
     TranscriptLine, ask_agent,
@@ -13,14 +11,13 @@ use crate::agent::{
 use crate::domain::{
     BotState, ConversationEvent, ConversationsAccount, StoreConfig, StoreId, Thread,
 };
+use crate::escalation::{ConversationHandoff, post_as_bot};
 use crate::handoff::Handoff;
 use crate::jobs::{JobError, Outcome};
+use crate::queue::JobQueue;
 use crate::state::{BotStates, ClaimOutcome, ConversationsAccounts, ReplyClaims, StoreDirectory};
-use crate::ticket_flow::{ESCALATED_TAG, ReplierSettings};
-use crate::zendesk::{
-    BusinessMessage, ConversationDesk, ConversationDesks, MAX_MESSAGE_CHARS, Message,
-    split_for_messaging,
-};
+use crate::ticket_flow::ReplierSettings;
+use crate::zendesk::{ConversationDesk, ConversationDesks, Message};
 
 /// Metadata key on every message Deskmate sends: the customer message it answers (or
 /// `welcome`), so a retry can see a reply it already posted.
@@ -61,6 +58,8 @@ pub struct ConversationReplier {
     pub claims: Arc<dyn ReplyClaims>,
     pub desks: Arc<dyn ConversationDesks>,
     pub agents: Arc<dyn AgentProvider>,
+    /// Where hand-offs queue the job that adds their summary to the messaging ticket.
+    pub queue: Arc<dyn JobQueue>,
     pub settings: ReplierSettings,
 }
 
@@ -68,26 +67,20 @@ pub struct ConversationReplier {
 struct Turn<'a> {
     store: &'a StoreConfig,
     desk: &'a dyn ConversationDesk,
+    account: &'a str,
     conversation_id: &'a str,
 }
 
 impl Turn<'_> {
-    /// Posts `markdown` as the store's bot, split to fit, every part marked with `reply_to`.
     async fn say(&self, markdown: &str, reply_to: &str) -> Result<(), JobError> {
-        let mut metadata = Map::new();
-        metadata.insert(REPLY_TO_KEY.into(), json!(reply_to));
-        for part in split_for_messaging(markdown, MAX_MESSAGE_CHARS) {
-            let message = BusinessMessage {
-                display_name: self.store.display_name.clone(),
-                avatar_url: self.store.avatar_url.clone(),
-                markdown: part,
-                metadata: metadata.clone(),
-            };
-            self.desk
-                .post_message(self.conversation_id, &message)
-                .await?;
-        }
-        Ok(())
+        Ok(post_as_bot(
+            self.desk,
+            self.store,
+            self.conversation_id,
+            markdown,
+            reply_to,
+        )
+        .await?)
     }
 }
 
@@ -129,6 +122,7 @@ impl ConversationReplier {
         let turn = Turn {
             store: &store,
             desk: desk.as_ref(),
+            account,
             conversation_id,
         };
         let messages = desk.recent_messages(conversation_id).await?;
@@ -265,7 +259,6 @@ impl ConversationReplier {
             .notice
             .clone()
             .unwrap_or_else(|| turn.store.handoff_message.clone());
-        turn.say(&notice, reply_to).await?;
         let note = Handoff {
             reason: &escalate.reason,
             summary: &escalate.summary,
@@ -273,19 +266,14 @@ impl ConversationReplier {
             transcript: &agent_turn.transcript,
         }
         .note();
-        let mut metadata = Map::new();
-        if let Some(first) = messages.first() {
-            metadata.insert("first_message_id".into(), Value::String(first.id.clone()));
-        }
-        metadata.insert("dataCapture.systemField.tags".into(), json!(ESCALATED_TAG));
-        // Conversations metadata is capped at 4 KB; the full note goes on the ticket itself.
-        metadata.insert(
-            "deskmate_summary".into(),
-            json!(note.chars().take(1_500).collect::<String>()),
-        );
-        turn.desk
-            .pass_control(turn.conversation_id, "next", metadata)
-            .await?;
+        let handoff = ConversationHandoff {
+            desk: turn.desk,
+            queue: self.queue.as_ref(),
+            store: turn.store,
+            account: turn.account,
+            conversation_id: turn.conversation_id,
+        };
+        handoff.hand_over(messages, note, &notice, reply_to).await?;
         self.bot_states
             .set_bot_state(
                 &turn.store.id,
@@ -301,6 +289,8 @@ impl ConversationReplier {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Map, json};
+
     use super::*;
     use crate::zendesk::{MessageAuthor, MessageContent};
 

@@ -92,6 +92,8 @@ pub struct StoreConfig {
     /// Secrets Manager id of the Zendesk API token.
     pub zendesk_token_secret: String,
     pub webhook_token_hash: TokenHash,
+    /// The token AI agents present to the escalate tool endpoint.
+    pub tool_token_hash: Option<TokenHash>,
     /// The Zendesk webhook signing secret; when set, every delivery must be signed with it.
     /// Kept with the store (not in Secrets Manager) so the ingress path needs no secret access.
     pub webhook_signing_secret: Option<SecretString>,
@@ -217,12 +219,21 @@ pub enum Job {
         conversation_id: String,
         event: ConversationEvent,
     },
+    /// Add a hand-off's summary to the messaging ticket Zendesk opens for the conversation.
+    HandoffNote {
+        store_id: StoreId,
+        conversation_id: String,
+        note: String,
+        attempt: u32,
+    },
 }
 
 impl Job {
     pub fn store_id(&self) -> &StoreId {
         match self {
-            Job::Ticket { store_id, .. } | Job::Conversation { store_id, .. } => store_id,
+            Job::Ticket { store_id, .. }
+            | Job::Conversation { store_id, .. }
+            | Job::HandoffNote { store_id, .. } => store_id,
         }
     }
 
@@ -230,6 +241,9 @@ impl Job {
         match self {
             Job::Ticket { ticket_id, .. } => Thread::Ticket(*ticket_id),
             Job::Conversation {
+                conversation_id, ..
+            }
+            | Job::HandoffNote {
                 conversation_id, ..
             } => Thread::Conversation(conversation_id.clone()),
         }

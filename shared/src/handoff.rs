@@ -2,6 +2,8 @@
 
 use crate::agent::{CustomerProfile, Speaker, TranscriptLine};
 
+/// The first line of every hand-off note (how Deskmate recognises a note it already added).
+pub const NOTE_HEADLINE: &str = "Deskmate handed this conversation to a human.";
 /// Zendesk accepts comments up to 64 KB; stay well inside it.
 pub const MAX_NOTE_CHARS: usize = 30_000;
 /// How much of the conversation the note quotes.
@@ -30,7 +32,7 @@ impl Handoff<'_> {
             .filter(|line| line.speaker == Speaker::Bot)
             .count();
         let mut note = format!(
-            "Deskmate handed this conversation to a human.\n\n\
+            "{NOTE_HEADLINE}\n\n\
              Why: {}\nCustomer: {who}\nSummary: {}\nDeskmate had already answered {bot_answers} time(s).\n",
             self.reason.trim(),
             self.summary.trim(),

@@ -11,6 +11,7 @@ pub enum Outcome {
     Escalated { reason: String },
     HandedBack { to_agent: u64 },
     Welcomed,
+    NoteAdded { ticket_id: u64 },
     Skipped(String),
 }
 

@@ -102,7 +102,7 @@ pub fn transcript(thread: &CommentThread, bot_user_id: u64) -> Vec<TranscriptLin
         .collect()
 }
 
-fn requester_profile(ticket: &Ticket, thread: &CommentThread) -> CustomerProfile {
+pub fn requester_profile(ticket: &Ticket, thread: &CommentThread) -> CustomerProfile {
     thread
         .users
         .iter()
@@ -155,7 +155,7 @@ pub async fn escalate_ticket(
 }
 
 /// Keeps a plain-text note plain: line breaks survive, markdown syntax does not apply.
-fn escape_markdown(text: &str) -> String {
+pub fn escape_markdown(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len() + 64);
     for line in text.lines() {
         for c in line.chars() {

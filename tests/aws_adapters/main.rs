@@ -26,6 +26,7 @@ fn store(id: &str) -> StoreConfig {
         brand_id: Some(22),
         zendesk_token_secret: "deskmate/acme/zendesk-api-token".into(),
         webhook_token_hash: TokenHash::of("dmw_token"),
+        tool_token_hash: Some(TokenHash::of("dmt_token")),
         webhook_signing_secret: Some(SecretString::from("signing-secret")),
         escalation_group_id: Some(33),
         instructions: "Be kind.".into(),

@@ -21,7 +21,7 @@ use deskmate_shared::queue::{JobQueue, SqsQueue};
 use deskmate_shared::secrets::SecretsManagerStore;
 use deskmate_shared::state::DynamoState;
 use deskmate_shared::state::{StoreDirectory, WidgetRoutes};
-use deskmate_shared::zendesk::{SupportClient, http_client};
+use deskmate_shared::zendesk::{SupportClient, ZendeskConnector, http_client};
 use reply_worker::ReplyWorker;
 use secrecy::SecretString;
 use zendesk_sandbox::{CommentView, ConversationMessage, Role, Sandbox};
@@ -143,9 +143,10 @@ pub fn sqs_event(messages: Vec<SqsMessage>) -> SqsEvent {
     event
 }
 
-pub fn worker_config(zendesk_base_url: &str) -> WorkerConfig {
+pub fn worker_config(zendesk_base_url: &str, queue_url: &str) -> WorkerConfig {
     WorkerConfig {
         table_name: String::new(),
+        queue_url: queue_url.to_owned(),
         zendesk_base_url: Some(zendesk_base_url.to_owned()),
         secrets_ttl: Duration::from_secs(300),
         agent_timeout: Duration::from_secs(5),
@@ -350,7 +351,11 @@ impl TestApp {
             dedup_ttl: Duration::from_secs(3600),
         };
         let queue = Arc::new(SqsQueue::new(aws.sqs.clone(), &aws.queue_url));
-        let functions = Functions::new(state.clone(), queue, &ingress);
+        let zendesk = Arc::new(ZendeskConnector::from_config(
+            secrets.clone(),
+            &worker_config(sandbox.base_url(), &aws.queue_url),
+        ));
+        let functions = Functions::new(state.clone(), queue, zendesk, &ingress);
         let deskmate_url =
             deskmate_cli::server::serve(deskmate_cli::server::routes(functions), "127.0.0.1:0")
                 .await
@@ -395,7 +400,8 @@ impl TestApp {
         ReplyWorker::new(
             self.state.clone(),
             self.secrets.clone(),
-            &worker_config(self.sandbox.base_url()),
+            Arc::new(SqsQueue::new(self.aws.sqs.clone(), &self.aws.queue_url)),
+            &worker_config(self.sandbox.base_url(), &self.aws.queue_url),
         )
     }
 

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use deskmate_shared::config::{EnvReader, WorkerConfig};
+use deskmate_shared::queue::SqsQueue;
 use deskmate_shared::secrets::SecretsManagerStore;
 use deskmate_shared::state::DynamoState;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -20,7 +21,11 @@ async fn main() -> Result<(), Error> {
         aws_sdk_secretsmanager::Client::new(&sdk),
         config.secrets_ttl,
     ));
-    let worker = Arc::new(ReplyWorker::new(state, secrets, &config));
+    let queue = Arc::new(SqsQueue::new(
+        aws_sdk_sqs::Client::new(&sdk),
+        &config.queue_url,
+    ));
+    let worker = Arc::new(ReplyWorker::new(state, secrets, queue, &config));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = worker.clone();
         async move { Ok::<_, Error>(worker.handle_batch(event.payload).await) }

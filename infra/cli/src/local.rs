@@ -14,6 +14,7 @@ use deskmate_shared::state::{
     BotStates, ConversationsAccounts, DeliveryLog, DynamoState, MemoryState, ReplyClaims,
     StoreDirectory, WidgetRoutes,
 };
+use deskmate_shared::zendesk::ZendeskConnector;
 use reply_worker::ReplyWorker;
 
 /// Where the stack keeps its state, queue and secrets.
@@ -62,10 +63,11 @@ where
         widgets: state.clone(),
         vault: secrets.clone(),
     };
+    let zendesk = Arc::new(ZendeskConnector::from_config(secrets.clone(), worker));
     (
-        Functions::new(state.clone(), queue, ingress),
+        Functions::new(state.clone(), queue.clone(), zendesk, ingress),
         ports,
-        ReplyWorker::new(state, secrets, worker),
+        ReplyWorker::new(state, secrets, queue, worker),
     )
 }
 
@@ -148,6 +150,7 @@ pub fn local_configs(zendesk_base_url: Option<String>) -> (IngressConfig, Worker
         },
         WorkerConfig {
             table_name: LOCAL_TABLE.into(),
+            queue_url: LOCAL_QUEUE.into(),
             zendesk_base_url,
             secrets_ttl: Duration::from_secs(300),
             agent_timeout: Duration::from_secs(20),

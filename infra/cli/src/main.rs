@@ -108,10 +108,7 @@ async fn dev(args: DevArgs) -> Result<(), String> {
                 "zendesk_sandbox_api_token": demo.sandbox_api_token,
             });
             let stack = demo.stack.clone();
-            let store = ConnectedStore {
-                config: demo.store.config.clone(),
-                webhook_token: demo.store.webhook_token.clone(),
-            };
+            let store = demo.store.clone();
             _sandbox = Some(demo);
             (stack, store, card)
         }

@@ -6,12 +6,18 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::HeaderMap;
+use axum::http::{Method, Uri};
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 use conversations_webhook::ConversationsWebhook;
 use deskmate_shared::config::IngressConfig;
+use deskmate_shared::escalation::Escalations;
 use deskmate_shared::queue::JobQueue;
-use deskmate_shared::state::{ConversationsAccounts, DeliveryLog, StoreDirectory, WidgetRoutes};
+use deskmate_shared::state::{
+    BotStates, ConversationsAccounts, DeliveryLog, StoreDirectory, WidgetRoutes,
+};
+use deskmate_shared::zendesk::ZendeskConnector;
+use escalate::EscalateTool;
 use ticket_webhook::TicketWebhook;
 
 /// API Gateway's own payload cap; Deskmate's handlers apply their tighter limits themselves.
@@ -22,17 +28,36 @@ const GATEWAY_BODY_LIMIT: usize = 10 * 1024 * 1024;
 pub struct Functions {
     pub ticket_webhook: Arc<TicketWebhook>,
     pub conversations_webhook: Arc<ConversationsWebhook>,
+    pub escalate_tool: Arc<EscalateTool>,
 }
 
 impl Functions {
-    /// Both webhooks on one state table and queue.
-    pub fn new<S>(state: Arc<S>, queue: Arc<dyn JobQueue>, config: &IngressConfig) -> Self
+    /// The webhooks and the escalate tool on one state table, queue and Zendesk connector.
+    pub fn new<S>(
+        state: Arc<S>,
+        queue: Arc<dyn JobQueue>,
+        zendesk: Arc<ZendeskConnector>,
+        config: &IngressConfig,
+    ) -> Self
     where
-        S: StoreDirectory + DeliveryLog + ConversationsAccounts + WidgetRoutes + 'static,
+        S: StoreDirectory
+            + DeliveryLog
+            + ConversationsAccounts
+            + WidgetRoutes
+            + BotStates
+            + 'static,
     {
         Self {
             ticket_webhook: Arc::new(TicketWebhook::new(state.clone(), queue.clone(), config)),
-            conversations_webhook: Arc::new(ConversationsWebhook::new(state, queue, config)),
+            conversations_webhook: Arc::new(ConversationsWebhook::new(
+                state.clone(),
+                queue.clone(),
+                config,
+            )),
+            escalate_tool: Arc::new(EscalateTool {
+                stores: state.clone(),
+                escalations: Escalations::new(state, zendesk, queue),
+            }),
         }
     }
 }
@@ -61,8 +86,24 @@ async fn conversations_webhook(
         .await
 }
 
+async fn tools(
+    State(functions): State<Functions>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<String> {
+    functions
+        .escalate_tool
+        .respond(&method, uri.path(), &headers, &body)
+        .await
+}
+
 pub fn routes(functions: Functions) -> Router {
     Router::new()
+        .route("/tools/escalate", post(tools))
+        .route("/tools/openapi.json", get(tools))
+        .route("/tools/escalate/schema", get(tools))
         .route("/webhooks/zendesk/{store_id}", post(zendesk_webhook))
         .route(
             "/webhooks/conversations/{account}",

@@ -21,10 +21,13 @@ pub struct NewStore {
     pub display_name: String,
 }
 
-/// A saved store and the webhook token to paste into Zendesk (shown once, stored as a hash).
+/// A saved store, the webhook token to paste into Zendesk and the escalate tool's token for
+/// the AI agent platform (shown once, stored as hashes).
+#[derive(Clone)]
 pub struct ConnectedStore {
     pub config: StoreConfig,
     pub webhook_token: SecretString,
+    pub tool_token: SecretString,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +69,7 @@ pub async fn connect_store(
     let secret_name = zendesk_token_secret_name(&new.id);
     vault.put_secret(&secret_name, &new.api_token).await?;
     let webhook_token = generate_token("dmw");
+    let tool_token = generate_token("dmt");
     let config = StoreConfig {
         id: new.id,
         name: new.name,
@@ -75,6 +79,7 @@ pub async fn connect_store(
         brand_id: new.brand_id,
         zendesk_token_secret: secret_name,
         webhook_token_hash: TokenHash::of(webhook_token.expose_secret()),
+        tool_token_hash: Some(TokenHash::of(tool_token.expose_secret())),
         webhook_signing_secret: None,
         escalation_group_id: None,
         instructions: new.instructions,
@@ -89,6 +94,7 @@ pub async fn connect_store(
     Ok(ConnectedStore {
         config,
         webhook_token,
+        tool_token,
     })
 }
 

@@ -114,6 +114,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v2/tickets", axum::routing::post(create_ticket))
         .route("/api/v2/tickets/{id}", get(ticket).put(update_ticket))
         .route("/api/v2/tickets/{id}/comments", get(comments))
+        .route("/api/v2/search.json", get(search))
         .route("/api/v2/webhooks", get(list_webhooks).post(create_webhook))
         .route("/api/v2/webhooks/{id}/signing_secret", get(signing_secret))
         .route("/api/v2/triggers", get(list_triggers).post(create_trigger))
@@ -283,6 +284,46 @@ async fn update_ticket(
     };
     triggers::dispatch(&shared, outgoing);
     ok(json!({"ticket": ticket, "audit": audit}))
+}
+
+/// `type:ticket` searches by `tags:`, `status:` and `brand_id:`; other terms find nothing.
+async fn search(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> ApiResult {
+    let world = shared.world();
+    let terms: Vec<&str> = query
+        .get("query")
+        .map(|q| q.split_whitespace().collect())
+        .unwrap_or_default();
+    if !terms.contains(&"type:ticket") {
+        return ok(json!({"results": [], "count": 0, "next_page": null, "previous_page": null}));
+    }
+    let results: Vec<Value> = world
+        .tickets
+        .values()
+        .filter(|ticket| {
+            terms
+                .iter()
+                .filter(|t| **t != "type:ticket")
+                .all(|term| match term.split_once(':') {
+                    Some(("tags", tag)) => ticket.view.tags.iter().any(|t| t == tag),
+                    Some(("status", status)) => ticket.view.status == status,
+                    Some(("brand_id", brand)) => {
+                        ticket.view.brand_id.map(|b| b.to_string()).as_deref() == Some(brand)
+                    }
+                    _ => false,
+                })
+        })
+        .map(|ticket| {
+            let mut json = world.ticket_json(&ticket.view);
+            json["result_type"] = json!("ticket");
+            json
+        })
+        .collect();
+    ok(
+        json!({"count": results.len(), "results": results, "next_page": null, "previous_page": null}),
+    )
 }
 
 fn webhook_json(webhook: &Webhook) -> Value {

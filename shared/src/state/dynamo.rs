@@ -9,6 +9,7 @@
 //! | account's store   | `ACCOUNT#{subdomain}`           | `STORE#{store}` |
 //! | Conversations     | `ACCOUNT#{subdomain}`           | `CONVERSATIONS` |
 //! | widget route      | `WIDGET#{subdomain}#{widget}`   | `ROUTE`         |
+//! | tool token        | `TOOL#{sha256 of token}`        | `TOKEN`         |
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -126,6 +127,10 @@ fn store_pk(id: &StoreId) -> String {
     format!("STORE#{id}")
 }
 
+fn tool_token_pk(hash: &TokenHash) -> String {
+    format!("TOOL#{}", hash.to_hex())
+}
+
 fn account_pk(subdomain: &str) -> String {
     format!("ACCOUNT#{subdomain}")
 }
@@ -171,6 +176,8 @@ struct StoreRecord {
     brand_id: Option<u64>,
     zendesk_token_secret: String,
     webhook_token_sha256: String,
+    #[serde(default)]
+    tool_token_sha256: Option<String>,
     webhook_signing_secret: Option<String>,
     escalation_group_id: Option<u64>,
     instructions: String,
@@ -196,6 +203,7 @@ impl StoreRecord {
             brand_id: store.brand_id,
             zendesk_token_secret: store.zendesk_token_secret.clone(),
             webhook_token_sha256: store.webhook_token_hash.to_hex(),
+            tool_token_sha256: store.tool_token_hash.as_ref().map(TokenHash::to_hex),
             webhook_signing_secret: store
                 .webhook_signing_secret
                 .as_ref()
@@ -215,6 +223,13 @@ impl StoreRecord {
         Ok(StoreConfig {
             webhook_token_hash: TokenHash::from_hex(&self.webhook_token_sha256)
                 .ok_or("webhook_token_sha256 is not a SHA-256 hex digest")?,
+            tool_token_hash: match self.tool_token_sha256 {
+                Some(hex) => Some(
+                    TokenHash::from_hex(&hex)
+                        .ok_or("tool_token_sha256 is not a SHA-256 hex digest")?,
+                ),
+                None => None,
+            },
             webhook_signing_secret: self.webhook_signing_secret.map(SecretString::from),
             id,
             name: self.name,
@@ -275,7 +290,26 @@ impl StoreDirectory for DynamoState {
             index = index.item("widget", s(widget));
         }
         index.send().await.map_err(unavailable)?;
+        if let Some(hash) = &store.tool_token_hash {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s(tool_token_pk(hash)))
+                .item("sk", s("TOKEN"))
+                .item("store_id", s(store.id.as_str()))
+                .send()
+                .await
+                .map_err(unavailable)?;
+        }
         Ok(())
+    }
+
+    async fn store_for_tool_token(&self, hash: &TokenHash) -> Result<Option<StoreId>, StateError> {
+        let item = self.get(tool_token_pk(hash), "TOKEN").await?;
+        Ok(item
+            .as_ref()
+            .and_then(|item| text(item, "store_id"))
+            .and_then(|id| StoreId::parse(id).ok()))
     }
 }
 

@@ -10,6 +10,7 @@ use super::{
     BotStates, ClaimOutcome, ConversationsAccounts, DeliveryLog, ReplyClaims, StateError,
     StoreDirectory, WidgetError, WidgetRoutes, epoch_seconds_now,
 };
+use crate::auth::TokenHash;
 use crate::domain::{BotState, ConversationsAccount, StoreConfig, StoreId, Thread};
 
 #[derive(Default)]
@@ -54,6 +55,15 @@ impl StoreDirectory for MemoryState {
     async fn save_store(&self, store: &StoreConfig) -> Result<(), StateError> {
         self.tables().stores.insert(store.id.clone(), store.clone());
         Ok(())
+    }
+
+    async fn store_for_tool_token(&self, hash: &TokenHash) -> Result<Option<StoreId>, StateError> {
+        Ok(self
+            .tables()
+            .stores
+            .values()
+            .find(|store| store.tool_token_hash.as_ref() == Some(hash))
+            .map(|store| store.id.clone()))
     }
 }
 

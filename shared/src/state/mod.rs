@@ -11,6 +11,7 @@ use async_trait::async_trait;
 pub use dynamo::DynamoState;
 pub use memory::MemoryState;
 
+use crate::auth::TokenHash;
 use crate::domain::{BotState, ConversationsAccount, StoreConfig, StoreId, Thread};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,8 @@ pub enum StateError {
 pub trait StoreDirectory: Send + Sync {
     async fn store(&self, id: &StoreId) -> Result<Option<StoreConfig>, StateError>;
     async fn save_store(&self, store: &StoreConfig) -> Result<(), StateError>;
+    /// The store whose escalate-tool token has this hash.
+    async fn store_for_tool_token(&self, hash: &TokenHash) -> Result<Option<StoreId>, StateError>;
 }
 
 /// Conversations API settings, one per Zendesk account.

@@ -60,6 +60,8 @@ pub trait TicketDesk: Send + Sync {
     /// All comments of a ticket, oldest first, with their authors.
     async fn comments(&self, ticket_id: u64) -> Result<CommentThread, ZendeskError>;
     async fn update_ticket(&self, id: u64, update: &TicketUpdate) -> Result<Ticket, ZendeskError>;
+    /// Ids of the tickets carrying `tag` (Zendesk search; new tickets appear after a delay).
+    async fn tickets_tagged(&self, tag: &str) -> Result<Vec<u64>, ZendeskError>;
 }
 
 /// Opens a store's Zendesk account.

@@ -186,6 +186,28 @@ impl TicketDesk for SupportClient {
         Ok(thread)
     }
 
+    async fn tickets_tagged(&self, tag: &str) -> Result<Vec<u64>, ZendeskError> {
+        #[derive(Deserialize)]
+        struct Results {
+            results: Vec<Value>,
+        }
+        let query: String =
+            url::form_urlencoded::byte_serialize(format!("type:ticket tags:{tag}").as_bytes())
+                .collect();
+        let found: Results = self
+            .call(
+                Method::GET,
+                &self.url(&format!("/api/v2/search.json?query={query}")),
+                None,
+            )
+            .await?;
+        Ok(found
+            .results
+            .iter()
+            .filter_map(|r| r["id"].as_u64())
+            .collect())
+    }
+
     async fn update_ticket(&self, id: u64, update: &TicketUpdate) -> Result<Ticket, ZendeskError> {
         let body = json!({ "ticket": update });
         let envelope: TicketEnvelope = self
@@ -221,6 +243,19 @@ impl ZendeskConnector {
             base_override,
             policy,
         }
+    }
+
+    /// The connector a function builds once per cold start from its configuration.
+    pub fn from_config(
+        secrets: Arc<dyn SecretStore>,
+        config: &crate::config::WorkerConfig,
+    ) -> Self {
+        Self::new(
+            http_client(config.http_timeout),
+            secrets,
+            config.zendesk_base_url.clone(),
+            RetryPolicy::default(),
+        )
     }
 
     pub async fn support_client(&self, store: &StoreConfig) -> Result<SupportClient, ZendeskError> {

@@ -1,0 +1,430 @@
+//! The "Zendesk: escalate to human" tool that AI agents call.
+//!
+//! - `POST /tools/escalate`: hand a ticket or a widget conversation of the caller's store to a
+//!   human (the same hand-off the worker performs). Auth: the store's tool token as a bearer
+//!   token, stored as a hash; the agent never holds Zendesk credentials.
+//! - `GET /tools/openapi.json`: the endpoint's OpenAPI 3 description.
+//! - `GET /tools/escalate/schema`: the same tool as an LLM function-calling schema.
+//!
+//! Both descriptions are generated from [`EscalateRequest`] and [`EscalateResponse`], the types
+//! the handler itself reads and writes.
+
+use std::sync::Arc;
+
+use deskmate_shared::auth::{TokenHash, bearer_token};
+use deskmate_shared::domain::{StoreConfig, Thread};
+use deskmate_shared::escalation::{Escalations, HandoffError, HandoffOutcome, HandoffRequest};
+use deskmate_shared::ingress::{header_text, json_response};
+use deskmate_shared::state::StoreDirectory;
+use deskmate_shared::zendesk::ZendeskError;
+use http::{HeaderMap, Method, Response, StatusCode, header};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const MAX_SUMMARY_CHARS: usize = 4_000;
+pub const MAX_REASON_CHARS: usize = 500;
+pub const MAX_CUSTOMER_MESSAGE_CHARS: usize = 1_000;
+pub const TOOL_NAME: &str = "escalate_to_human";
+const TOOL_DESCRIPTION: &str = "Hand the customer to a human support agent in Zendesk, with a summary for them. \
+Use it when the customer asks for a person, is upset, or you cannot help. Give exactly one of ticket_id \
+(email tickets) or conversation_id (Web Widget conversations).";
+
+/// Hand one ticket or widget conversation to a human.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct EscalateRequest {
+    /// The Zendesk ticket to hand over (email path). Give this or `conversation_id`, not both.
+    #[schemars(range(min = 1))]
+    pub ticket_id: Option<u64>,
+    /// The Web Widget conversation to hand over (its Conversations API id). Give this or
+    /// `ticket_id`, not both.
+    #[schemars(length(min = 1, max = 64))]
+    pub conversation_id: Option<String>,
+    /// What the human needs to know: who the customer is, what they want, what was tried.
+    #[schemars(length(min = 1, max = 4000))]
+    pub summary: String,
+    /// Why a human is needed.
+    #[schemars(length(max = 500))]
+    pub reason: Option<String>,
+    /// What to tell the customer; the store's hand-off message when absent.
+    #[schemars(length(max = 1000))]
+    pub customer_message: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationStatus {
+    /// The hand-off was made now.
+    Escalated,
+    /// A human already has it; nothing was changed.
+    AlreadyEscalated,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EscalateResponse {
+    pub status: EscalationStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ErrorResponse {
+    /// What is wrong, in words an operator can act on.
+    pub error: String,
+}
+
+/// Why a tool call failed. `status` is the one place these become HTTP codes.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    #[error("missing or invalid tool token")]
+    Unauthorized,
+    #[error("body is larger than {MAX_BODY_BYTES} bytes")]
+    TooLarge,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("Zendesk kept failing after retries: {0}")]
+    ZendeskFailing(String),
+    #[error("temporarily unavailable, retry later")]
+    Unavailable,
+    #[error("no such tool route; see GET /tools/openapi.json")]
+    NoRoute,
+}
+
+impl ToolError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ToolError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ToolError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ToolError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ToolError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ToolError::NotFound(_) | ToolError::NoRoute => StatusCode::NOT_FOUND,
+            ToolError::ZendeskFailing(_) => StatusCode::BAD_GATEWAY,
+            ToolError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl From<HandoffError> for ToolError {
+    fn from(err: HandoffError) -> Self {
+        match err {
+            HandoffError::NotFound(what) => {
+                ToolError::NotFound(format!("Zendesk has no such {what}"))
+            }
+            HandoffError::Forbidden(why) => ToolError::Forbidden(why),
+            HandoffError::NoMessaging(account) => ToolError::BadRequest(format!(
+                "field `conversation_id`: the Web Widget is not set up for the Zendesk account {account}"
+            )),
+            HandoffError::Zendesk(ZendeskError::Credentials(err)) if !err.is_transient() => {
+                ToolError::ZendeskFailing(format!(
+                    "the store's Zendesk credentials are missing: {err}"
+                ))
+            }
+            HandoffError::Zendesk(err) => ToolError::ZendeskFailing(err.to_string()),
+            HandoffError::State(err) => {
+                tracing::error!(error = %err, "state unavailable");
+                ToolError::Unavailable
+            }
+            HandoffError::Queue(err) => {
+                tracing::error!(error = %err, "queue unavailable");
+                ToolError::Unavailable
+            }
+        }
+    }
+}
+
+/// A request that passed validation: exactly one target, bounded texts.
+fn validate(request: EscalateRequest) -> Result<(Thread, HandoffRequest), ToolError> {
+    let bad = |message: String| Err(ToolError::BadRequest(message));
+    let thread = match (request.ticket_id, request.conversation_id) {
+        (Some(_), Some(_)) => {
+            return bad("give exactly one of `ticket_id` or `conversation_id`, not both".into());
+        }
+        (None, None) => return bad("give exactly one of `ticket_id` or `conversation_id`".into()),
+        (Some(0), None) => return bad("field `ticket_id` must be a positive integer".into()),
+        (Some(id), None) => Thread::Ticket(id),
+        (None, Some(id)) => {
+            let id = id.trim().to_owned();
+            if id.is_empty()
+                || id.len() > 64
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return bad(
+                    "field `conversation_id` must be 1-64 letters, digits, '-' or '_'".into(),
+                );
+            }
+            Thread::Conversation(id)
+        }
+    };
+    let summary = request.summary.trim();
+    if summary.is_empty() {
+        return bad("field `summary` must not be empty".into());
+    }
+    for (field, value, max) in [
+        ("summary", Some(summary), MAX_SUMMARY_CHARS),
+        ("reason", request.reason.as_deref(), MAX_REASON_CHARS),
+        (
+            "customer_message",
+            request.customer_message.as_deref(),
+            MAX_CUSTOMER_MESSAGE_CHARS,
+        ),
+    ] {
+        if value.is_some_and(|v| v.chars().count() > max) {
+            return bad(format!("field `{field}` is longer than {max} characters"));
+        }
+    }
+    Ok((
+        thread,
+        HandoffRequest {
+            reason: request
+                .reason
+                .filter(|r| !r.trim().is_empty())
+                .unwrap_or_else(|| "The AI agent asked for a human.".into()),
+            summary: summary.to_owned(),
+            customer_message: request.customer_message.filter(|m| !m.trim().is_empty()),
+        },
+    ))
+}
+
+fn parse(body: &[u8]) -> Result<EscalateRequest, ToolError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ToolError::BadRequest(format!("body is not valid JSON: {inner}"))
+        } else if path == "." {
+            ToolError::BadRequest(format!("body: {inner}"))
+        } else {
+            ToolError::BadRequest(format!("field `{path}`: {inner}"))
+        }
+    })
+}
+
+pub struct EscalateTool {
+    pub stores: Arc<dyn StoreDirectory>,
+    pub escalations: Escalations,
+}
+
+impl EscalateTool {
+    /// Routes a request to the tool's three endpoints and renders the answer.
+    pub async fn respond(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response<String> {
+        let result = match (method, path.trim_end_matches('/')) {
+            (&Method::POST, "/tools/escalate") => {
+                self.escalate(headers, body).await.map(|answer| {
+                    (
+                        StatusCode::OK,
+                        serde_json::to_value(answer).expect("responses serialise"),
+                    )
+                })
+            }
+            (&Method::GET, "/tools/openapi.json") => {
+                Ok((StatusCode::OK, openapi_document(&server_url(headers))))
+            }
+            (&Method::GET, "/tools/escalate/schema") => Ok((StatusCode::OK, tool_schema())),
+            _ => Err(ToolError::NoRoute),
+        };
+        match result {
+            Ok((status, body)) => json_response(status, &body),
+            Err(err) => {
+                tracing::info!(status = err.status().as_u16(), error = %err, "tool call refused");
+                json_response(err.status(), &json!({"error": err.to_string()}))
+            }
+        }
+    }
+
+    pub async fn escalate(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<EscalateResponse, ToolError> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(ToolError::TooLarge);
+        }
+        let store = self.authenticate(headers).await?;
+        let (thread, request) = validate(parse(body)?)?;
+        let outcome = self.escalations.escalate(&store, &thread, &request).await?;
+        tracing::info!(store_id = %store.id, %thread, ?outcome, "escalated by tool call");
+        let status = match outcome {
+            HandoffOutcome::Escalated => EscalationStatus::Escalated,
+            HandoffOutcome::AlreadyEscalated => EscalationStatus::AlreadyEscalated,
+        };
+        Ok(match thread {
+            Thread::Ticket(id) => EscalateResponse {
+                status,
+                ticket_id: Some(id),
+                conversation_id: None,
+            },
+            Thread::Conversation(id) => EscalateResponse {
+                status,
+                ticket_id: None,
+                conversation_id: Some(id),
+            },
+        })
+    }
+
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<StoreConfig, ToolError> {
+        let token = header_text(headers, header::AUTHORIZATION.as_str())
+            .and_then(bearer_token)
+            .ok_or(ToolError::Unauthorized)?;
+        let unavailable = |err: deskmate_shared::state::StateError| {
+            tracing::error!(error = %err, "could not read stores");
+            ToolError::Unavailable
+        };
+        let hash = TokenHash::of(token);
+        let store_id = self
+            .stores
+            .store_for_tool_token(&hash)
+            .await
+            .map_err(unavailable)?
+            .ok_or(ToolError::Unauthorized)?;
+        let store = self
+            .stores
+            .store(&store_id)
+            .await
+            .map_err(unavailable)?
+            .ok_or(ToolError::Unauthorized)?;
+        // The lookup went by hash; the constant-time check guards against a stale index entry.
+        match &store.tool_token_hash {
+            Some(expected) if expected.matches(token) => Ok(store),
+            _ => Err(ToolError::Unauthorized),
+        }
+    }
+}
+
+fn server_url(headers: &HeaderMap) -> String {
+    match header_text(headers, header::HOST.as_str()) {
+        Some(host) => {
+            let scheme = header_text(headers, "x-forwarded-proto").unwrap_or(
+                if host.starts_with("127.") || host.starts_with("localhost") {
+                    "http"
+                } else {
+                    "https"
+                },
+            );
+            format!("{scheme}://{host}")
+        }
+        None => "/".into(),
+    }
+}
+
+/// The request type's JSON Schema, with the rule serde cannot say: exactly one target.
+fn request_schema(generator: &mut schemars::SchemaGenerator) -> Value {
+    let mut schema = serde_json::to_value(generator.root_schema_for::<EscalateRequest>())
+        .expect("schemas serialise");
+    let object = schema.as_object_mut().expect("an object schema");
+    object.remove("$schema");
+    object.insert(
+        "oneOf".into(),
+        json!([{"required": ["ticket_id"]}, {"required": ["conversation_id"]}]),
+    );
+    schema
+}
+
+/// The tool as LLM function calling expects it (OpenAI-style `tools` entry).
+pub fn tool_schema() -> Value {
+    let mut generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    json!({
+        "type": "function",
+        "function": {
+            "name": TOOL_NAME,
+            "description": TOOL_DESCRIPTION,
+            "parameters": request_schema(&mut generator),
+        }
+    })
+}
+
+/// OpenAPI 3.0 description of the tool endpoint.
+pub fn openapi_document(server: &str) -> Value {
+    let mut generator = schemars::generate::SchemaSettings::openapi3().into_generator();
+    let request = request_schema(&mut generator);
+    let schema_of = |schema: schemars::Schema| {
+        let mut value = serde_json::to_value(schema).expect("schemas serialise");
+        if let Some(object) = value.as_object_mut() {
+            object.remove("$schema");
+        }
+        value
+    };
+    let response = schema_of(generator.root_schema_for::<EscalateResponse>());
+    let error = schema_of(generator.root_schema_for::<ErrorResponse>());
+    let error_response = |description: &str| json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}});
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Deskmate tools",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Tools that AI agents call to act in Zendesk through Deskmate.",
+        },
+        "servers": [{"url": server}],
+        "paths": {
+            "/tools/escalate": {
+                "post": {
+                    "operationId": "escalateToHuman",
+                    "summary": "Hand a ticket or Web Widget conversation to a human",
+                    "description": TOOL_DESCRIPTION,
+                    "security": [{"toolToken": []}],
+                    "requestBody": {
+                        "required": true,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EscalateRequest"}}},
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Escalated now, or already with a human (nothing changed).",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EscalateResponse"}}},
+                        },
+                        "400": error_response("The body is not valid; the message names the field."),
+                        "401": error_response("Missing or invalid tool token."),
+                        "403": error_response("The ticket or conversation does not belong to the token's store."),
+                        "404": error_response("Zendesk has no such ticket or conversation."),
+                        "413": error_response("The body is larger than 64 KiB."),
+                        "502": error_response("Zendesk kept failing after retries."),
+                        "503": error_response("Deskmate's storage is unavailable; retry later."),
+                    },
+                }
+            }
+        },
+        "components": {
+            "securitySchemes": {"toolToken": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"EscalateRequest": request, "EscalateResponse": response, "ErrorResponse": error},
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_names_the_field() {
+        let request = |json: Value| validate(parse(json.to_string().as_bytes())?);
+        let message = |json: Value| request(json).unwrap_err().to_string();
+        assert!(matches!(
+            request(json!({"ticket_id": 5, "summary": "x"})).unwrap().0,
+            Thread::Ticket(5)
+        ));
+        assert!(
+            message(json!({"summary": "x"}))
+                .contains("exactly one of `ticket_id` or `conversation_id`")
+        );
+        assert!(message(json!({"ticket_id": "5", "summary": "x"})).contains("field `ticket_id`"));
+        assert!(message(json!({"ticket_id": 5})).contains("missing field `summary`"));
+        assert!(
+            message(json!({"ticket_id": 5, "summary": " "}))
+                .contains("field `summary` must not be empty")
+        );
+    }
+}
