@@ -74,6 +74,9 @@ pub enum AgentSettings {
         model: String,
         api_key_secret: String,
     },
+    /// The customer's own agent service; turns are signed with the `whsec_…` secret stored in
+    /// Secrets Manager under `signing_secret`.
+    Webhook { url: String, signing_secret: String },
 }
 
 /// Everything Deskmate knows about a connected store. Inbound tokens are kept only as hashes;

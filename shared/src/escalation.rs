@@ -158,8 +158,10 @@ impl ConversationHandoff<'_> {
     }
 }
 
+/// The first look is immediate; later ones wait 10 s more each time, up to a minute (about
+/// four and a half minutes over all attempts).
 fn note_retry_delay(attempt: u32) -> Duration {
-    Duration::from_secs(u64::from(attempt.min(6)) * 10)
+    Duration::from_secs(u64::from(attempt.saturating_sub(1).min(6)) * 10)
 }
 
 /// The ports a hand-off needs when the caller has nothing fetched yet.

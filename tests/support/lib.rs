@@ -23,7 +23,7 @@ use deskmate_shared::state::DynamoState;
 use deskmate_shared::state::{StoreDirectory, WidgetRoutes};
 use deskmate_shared::zendesk::{SupportClient, ZendeskConnector, http_client};
 use reply_worker::ReplyWorker;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use zendesk_sandbox::{CommentView, ConversationMessage, Role, Sandbox};
 
 pub const KNOWLEDGE: &str = "# Shipping\nWe ship worldwide within 3 business days. Tracking links arrive by email.\n\n\
@@ -272,11 +272,25 @@ impl TestApp {
         knowledge: &str,
         widget: Option<&str>,
     ) -> StoreConfig {
-        let id = unique_name("store").to_lowercase();
         let agent = AgentSettings::Knowledge {
             knowledge_markdown: knowledge.into(),
         };
-        let connected = connect_store(
+        self.add_store_with(display_name, agent, widget, None)
+            .await
+            .config
+    }
+
+    /// Connects another store of the account with its own agent, widget and brand; returns it
+    /// with its tokens.
+    pub async fn add_store_with(
+        &self,
+        display_name: &str,
+        agent: AgentSettings,
+        widget: Option<&str>,
+        brand: Option<u64>,
+    ) -> ConnectedStore {
+        let id = unique_name("store").to_lowercase();
+        let mut connected = connect_store(
             self.state.as_ref(),
             self.secrets.as_ref(),
             &support_client(&self.sandbox, &self.api_token),
@@ -285,7 +299,7 @@ impl TestApp {
                 &id,
                 display_name,
                 agent,
-                None,
+                brand,
                 &self.api_token,
             ),
         )
@@ -297,11 +311,30 @@ impl TestApp {
                 .await
                 .expect("the widget is free");
         }
-        self.state
+        connected.config = self
+            .state
             .store(&connected.config.id)
             .await
             .unwrap()
-            .unwrap()
+            .unwrap();
+        connected
+    }
+
+    /// Calls the escalate tool with `token`; returns the status and the JSON answer.
+    pub async fn call_tool(
+        &self,
+        token: &SecretString,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/tools/escalate", self.deskmate_url))
+            .bearer_auth(token.expose_secret())
+            .json(body)
+            .send()
+            .await
+            .expect("the tool answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON answer"))
     }
 
     pub fn conversations_url(&self) -> String {

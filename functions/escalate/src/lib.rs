@@ -195,13 +195,15 @@ fn validate(request: EscalateRequest) -> Result<(Thread, HandoffRequest), ToolEr
 }
 
 fn parse(body: &[u8]) -> Result<EscalateRequest, ToolError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|err| ToolError::BadRequest(format!("body is not valid JSON: {err}")))?;
+    if !value.is_object() {
+        return Err(ToolError::BadRequest("body must be a JSON object".into()));
+    }
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ToolError::BadRequest(format!("body is not valid JSON: {inner}"))
-        } else if path == "." {
+        if path == "." {
             ToolError::BadRequest(format!("body: {inner}"))
         } else {
             ToolError::BadRequest(format!("field `{path}`: {inner}"))
@@ -361,6 +363,12 @@ pub fn openapi_document(server: &str) -> Value {
     };
     let response = schema_of(generator.root_schema_for::<EscalateResponse>());
     let error = schema_of(generator.root_schema_for::<ErrorResponse>());
+    // Types the schemas refer to (e.g. EscalationStatus) live beside them.
+    let mut schemas: serde_json::Map<String, Value> =
+        generator.take_definitions(true).into_iter().collect();
+    schemas.insert("EscalateRequest".into(), request);
+    schemas.insert("EscalateResponse".into(), response);
+    schemas.insert("ErrorResponse".into(), error);
     let error_response = |description: &str| json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}});
     json!({
         "openapi": "3.0.3",
@@ -399,7 +407,7 @@ pub fn openapi_document(server: &str) -> Value {
         },
         "components": {
             "securitySchemes": {"toolToken": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"EscalateRequest": request, "EscalateResponse": response, "ErrorResponse": error},
+            "schemas": schemas,
         },
     })
 }

@@ -100,6 +100,9 @@ impl SqsEventSource {
             .queue_url(&self.queue_url)
             .max_number_of_messages(10)
             .wait_time_seconds(wait.as_secs() as i32)
+            .message_system_attribute_names(
+                aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
+            )
             .send()
             .await
             .map_err(|err| aws_sdk_sqs::error::DisplayErrorContext(err).to_string())?;
@@ -112,6 +115,12 @@ impl SqsEventSource {
                 record.message_id = message.message_id;
                 record.receipt_handle = message.receipt_handle;
                 record.body = message.body;
+                record.attributes = message
+                    .attributes
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(name, value)| (name.as_str().to_owned(), value))
+                    .collect();
                 record
             })
             .collect())

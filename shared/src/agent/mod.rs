@@ -3,6 +3,7 @@
 
 mod knowledge;
 mod openai;
+mod webhook;
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use async_trait::async_trait;
 
 pub use knowledge::KnowledgeAgent;
 pub use openai::OpenAiAgent;
+pub use webhook::{WebhookAgent, standard_webhook_signature};
 
 use crate::domain::{AgentSettings, StoreConfig};
 use crate::http_retry::RetryPolicy;
@@ -113,6 +115,18 @@ impl AgentBackends {
     }
 }
 
+impl AgentBackends {
+    async fn secret(&self, name: &str) -> Result<secrecy::SecretString, AgentError> {
+        self.secrets.secret(name).await.map_err(|err| {
+            if err.is_transient() {
+                AgentError::Unavailable(err.to_string())
+            } else {
+                AgentError::Misconfigured(err.to_string())
+            }
+        })
+    }
+}
+
 #[async_trait]
 impl AgentProvider for AgentBackends {
     async fn agent_for(&self, store: &StoreConfig) -> Result<Arc<dyn Agent>, AgentError> {
@@ -125,13 +139,7 @@ impl AgentProvider for AgentBackends {
                 model,
                 api_key_secret,
             } => {
-                let api_key = self.secrets.secret(api_key_secret).await.map_err(|err| {
-                    if err.is_transient() {
-                        AgentError::Unavailable(err.to_string())
-                    } else {
-                        AgentError::Misconfigured(err.to_string())
-                    }
-                })?;
+                let api_key = self.secret(api_key_secret).await?;
                 Arc::new(OpenAiAgent::new(
                     self.http.clone(),
                     base_url,
@@ -139,6 +147,18 @@ impl AgentProvider for AgentBackends {
                     api_key,
                     self.policy,
                 ))
+            }
+            AgentSettings::Webhook {
+                url,
+                signing_secret,
+            } => {
+                let secret = self.secret(signing_secret).await?;
+                Arc::new(WebhookAgent::new(
+                    self.http.clone(),
+                    url,
+                    &secret,
+                    self.policy,
+                )?)
             }
         })
     }
