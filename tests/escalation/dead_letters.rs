@@ -126,3 +126,65 @@ async fn a_ticket_job_that_keeps_failing_lands_in_the_dlq_and_is_escalated_with_
         "the customer is told a person will answer"
     );
 }
+
+#[tokio::test]
+async fn a_dead_lettered_widget_job_hands_the_conversation_to_a_human() {
+    let app = TestApp::spawn().await;
+    app.enable_messaging().await;
+    let brand = app.sandbox.add_brand("Shoes");
+    let widget = app.sandbox.add_web_widget(brand, "Shoes widget");
+    app.add_store("Shoes Assistant", "# Returns\nFree.\n", Some(&widget))
+        .await;
+    let conversation = app.sandbox.widget_visitor_opens(&widget, "Lee");
+    app.sandbox
+        .widget_visitor_says(&conversation, "Where is my order?");
+    app.sandbox.settle().await;
+    // The message's job, as it would sit in the dead-letter queue after failing five times.
+    let messages = app.aws.receive_all().await;
+    let dead: Vec<_> = messages
+        .into_iter()
+        .filter(|m| {
+            m.body
+                .as_deref()
+                .is_some_and(|b| b.contains("user_message"))
+        })
+        .collect();
+    assert_eq!(dead.len(), 1);
+
+    let config = worker_config(app.sandbox.base_url(), &app.aws.queue_url);
+    let consumer = DeadLetters {
+        escalations: Escalations::new(
+            app.state.clone(),
+            Arc::new(ZendeskConnector::from_config(app.secrets.clone(), &config)),
+            Arc::new(SqsQueue::new(app.aws.sqs.clone(), &app.aws.queue_url)),
+        ),
+    };
+    assert!(
+        consumer
+            .handle_batch(sqs_event(dead))
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    app.run_worker().await;
+
+    assert_eq!(
+        app.sandbox.in_control(&conversation).as_deref(),
+        Some("zd-agentWorkspace")
+    );
+    assert!(
+        app.bot_messages(&conversation)
+            .last()
+            .unwrap()
+            .text
+            .contains("passed your request")
+    );
+    let ticket = app.sandbox.messaging_ticket(&conversation).unwrap();
+    let notes = app.internal_notes(ticket);
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0].body.contains("dead-letter queue"),
+        "{}",
+        notes[0].body
+    );
+}

@@ -275,6 +275,7 @@ pub async fn run_demo() -> Result<String, DemoError> {
         view.tags.join(", ")
     );
     play_widget(&demo, &mut out).await;
+    play_tool_call(&demo, &mut out).await;
     Ok(out)
 }
 
@@ -346,4 +347,48 @@ async fn play_widget(demo: &DemoAccount, out: &mut String) {
         sandbox.in_control(&shoes).unwrap_or_default()
     );
     out.push_str(&demo.widget_transcript(&shoes, seen));
+}
+
+/// An AI agent platform calls the escalate tool for a ticket.
+async fn play_tool_call(demo: &DemoAccount, out: &mut String) {
+    out.push_str("\n\nDeskmate demo: an AI agent calls the \"escalate to human\" tool\n\n");
+    let ticket = demo.sandbox.customer_emails(
+        demo.customer,
+        demo.store.config.brand_id,
+        "Order 1234",
+        "Hi, where is my order 1234? It should have arrived last week.",
+    );
+    demo.settle().await;
+    let call = serde_json::json!({
+        "ticket_id": ticket,
+        "summary": "Maria's order 1234 is a week late; she wants to know where it is.",
+        "reason": "Order lookups need a person",
+    });
+    let _ = writeln!(
+        out,
+        "9. POST {}/tools/escalate (Authorization: Bearer <the store's tool token>)\n   {call}",
+        demo.stack.url
+    );
+    let answer = reqwest::Client::new()
+        .post(format!("{}/tools/escalate", demo.stack.url))
+        .bearer_auth(secrecy::ExposeSecret::expose_secret(&demo.store.tool_token))
+        .json(&call)
+        .send()
+        .await;
+    match answer {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap_or_default();
+            let _ = writeln!(out, "   -> {status} {body}\n");
+        }
+        Err(err) => {
+            let _ = writeln!(out, "   -> the call failed: {err}\n");
+        }
+    }
+    demo.settle().await;
+    let _ = writeln!(
+        out,
+        "   Ticket #{ticket} as the customer and the agents see it:\n"
+    );
+    out.push_str(&demo.transcript(ticket, 0));
 }
