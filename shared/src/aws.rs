@@ -5,3 +5,35 @@
 pub async fn load_sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
+
+/// The production adapters a function builds once per cold start.
+pub struct AwsAdapters {
+    pub state: std::sync::Arc<crate::state::DynamoState>,
+    pub queue: std::sync::Arc<crate::queue::SqsQueue>,
+}
+
+impl AwsAdapters {
+    pub fn new(sdk: &aws_config::SdkConfig, table: &str, queue_url: &str) -> Self {
+        Self {
+            state: std::sync::Arc::new(crate::state::DynamoState::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                table,
+            )),
+            queue: std::sync::Arc::new(crate::queue::SqsQueue::new(
+                aws_sdk_sqs::Client::new(sdk),
+                queue_url,
+            )),
+        }
+    }
+
+    /// Secrets Manager, for the functions that call Zendesk or agents (not the webhooks).
+    pub fn secrets(
+        sdk: &aws_config::SdkConfig,
+        ttl: std::time::Duration,
+    ) -> std::sync::Arc<crate::secrets::SecretsManagerStore> {
+        std::sync::Arc::new(crate::secrets::SecretsManagerStore::new(
+            aws_sdk_secretsmanager::Client::new(sdk),
+            ttl,
+        ))
+    }
+}

@@ -56,3 +56,12 @@ pub fn unavailable(what: &str, err: &dyn std::fmt::Display) -> Rejection {
     tracing::error!(error = %err, "{what}");
     Rejection::Unavailable
 }
+
+/// The raw body of an API Gateway request (signatures are checked over these exact bytes).
+pub fn lambda_body(body: &lambda_http::Body) -> &[u8] {
+    match body {
+        lambda_http::Body::Text(text) => text.as_bytes(),
+        lambda_http::Body::Binary(bytes) => bytes,
+        _ => &[],
+    }
+}

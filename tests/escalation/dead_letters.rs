@@ -1,15 +1,9 @@
 //! A job that fails on every attempt lands in the dead-letter queue (moto applies the redrive
 //! policy), and the dead-letter consumer hands its customer to a human.
 
-use std::sync::Arc;
-
-use ::dead_letters::DeadLetters;
 use aws_sdk_sqs::types::QueueAttributeName;
 use deskmate_cli::local::SqsEventSource;
-use deskmate_e2e_tests::{TestApp, sqs_event, unique_name, worker_config};
-use deskmate_shared::escalation::Escalations;
-use deskmate_shared::queue::SqsQueue;
-use deskmate_shared::zendesk::ZendeskConnector;
+use deskmate_e2e_tests::{TestApp, sqs_event, unique_name};
 use std::time::Duration;
 use zendesk_sandbox::Fault;
 
@@ -99,14 +93,7 @@ async fn a_ticket_job_that_keeps_failing_lands_in_the_dlq_and_is_escalated_with_
         "nobody has answered the customer yet"
     );
 
-    let config = worker_config(app.sandbox.base_url(), &app.aws.queue_url);
-    let consumer = DeadLetters {
-        escalations: Escalations::new(
-            app.state.clone(),
-            Arc::new(ZendeskConnector::from_config(app.secrets.clone(), &config)),
-            Arc::new(SqsQueue::new(sqs.clone(), &app.aws.queue_url)),
-        ),
-    };
+    let consumer = app.dead_letter_consumer();
     let response = consumer.handle_batch(sqs_event(dead_lettered)).await;
     assert!(response.batch_item_failures.is_empty());
 
@@ -131,10 +118,10 @@ async fn a_ticket_job_that_keeps_failing_lands_in_the_dlq_and_is_escalated_with_
 async fn a_dead_lettered_widget_job_hands_the_conversation_to_a_human() {
     let app = TestApp::spawn().await;
     app.enable_messaging().await;
-    let brand = app.sandbox.add_brand("Shoes");
-    let widget = app.sandbox.add_web_widget(brand, "Shoes widget");
-    app.add_store("Shoes Assistant", "# Returns\nFree.\n", Some(&widget))
-        .await;
+    let agent = deskmate_shared::domain::AgentSettings::Knowledge {
+        knowledge_markdown: "# Returns\nFree.\n".into(),
+    };
+    let (widget, _) = app.brand_with_widget("Shoes", agent).await;
     let conversation = app.sandbox.widget_visitor_opens(&widget, "Lee");
     app.sandbox
         .widget_visitor_says(&conversation, "Where is my order?");
@@ -151,14 +138,7 @@ async fn a_dead_lettered_widget_job_hands_the_conversation_to_a_human() {
         .collect();
     assert_eq!(dead.len(), 1);
 
-    let config = worker_config(app.sandbox.base_url(), &app.aws.queue_url);
-    let consumer = DeadLetters {
-        escalations: Escalations::new(
-            app.state.clone(),
-            Arc::new(ZendeskConnector::from_config(app.secrets.clone(), &config)),
-            Arc::new(SqsQueue::new(app.aws.sqs.clone(), &app.aws.queue_url)),
-        ),
-    };
+    let consumer = app.dead_letter_consumer();
     assert!(
         consumer
             .handle_batch(sqs_event(dead))

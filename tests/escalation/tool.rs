@@ -71,14 +71,10 @@ async fn a_tool_call_escalates_a_ticket_once_and_the_bot_then_stays_silent() {
 async fn a_tool_call_hands_a_conversation_to_the_agent_workspace_with_the_summary_on_its_ticket() {
     let app = TestApp::spawn().await;
     app.enable_messaging().await;
-    let brand = app.sandbox.add_brand("Shoes");
-    let widget = app.sandbox.add_web_widget(brand, "Shoes widget");
     let agent = AgentSettings::Knowledge {
         knowledge_markdown: SHOES.into(),
     };
-    let store = app
-        .add_store_with("Shoes Assistant", agent, Some(&widget), Some(brand))
-        .await;
+    let (widget, store) = app.brand_with_widget("Shoes", agent).await;
     let conversation = app.sandbox.widget_visitor_opens(&widget, "Lee");
     app.sandbox
         .widget_visitor_says(&conversation, "Can I get returns on these?");
@@ -144,19 +140,11 @@ async fn a_tool_call_hands_a_conversation_to_the_agent_workspace_with_the_summar
 async fn a_token_of_one_store_cannot_escalate_another_stores_ticket_or_conversation() {
     let app = TestApp::spawn().await;
     app.enable_messaging().await;
-    let other_brand = app.sandbox.add_brand("Bags");
-    let other_widget = app.sandbox.add_web_widget(other_brand, "Bags widget");
     let agent = AgentSettings::Knowledge {
         knowledge_markdown: SHOES.into(),
     };
-    let other = app
-        .add_store_with(
-            "Bags Assistant",
-            agent,
-            Some(&other_widget),
-            Some(other_brand),
-        )
-        .await;
+    let (other_widget, other) = app.brand_with_widget("Bags", agent).await;
+    let other_brand = other.config.brand_id.unwrap();
 
     let bags_ticket = app.sandbox.customer_emails(
         app.customer,
@@ -241,15 +229,12 @@ async fn zendesk_failing_after_retries_is_a_502_with_a_clear_message() {
 async fn an_agent_outage_in_the_widget_ends_in_a_hand_off_whose_note_says_why() {
     let app = TestApp::spawn().await;
     app.enable_messaging().await;
-    let brand = app.sandbox.add_brand("Shoes");
-    let widget = app.sandbox.add_web_widget(brand, "Shoes widget");
     let agent = AgentSettings::Openai {
         base_url: "http://127.0.0.1:9/v1".into(),
         model: "gpt-test".into(),
         api_key_secret: format!("deskmate/{}/openai", app.account),
     };
-    app.add_store_with("Shoes Assistant", agent, Some(&widget), Some(brand))
-        .await;
+    let (widget, _) = app.brand_with_widget("Shoes", agent).await;
     deskmate_shared::secrets::SecretVault::put_secret(
         app.secrets.as_ref(),
         &format!("deskmate/{}/openai", app.account),

@@ -320,6 +320,39 @@ impl TestApp {
         connected
     }
 
+    /// A new brand with its Web Widget and a store answering it with `agent`.
+    pub async fn brand_with_widget(
+        &self,
+        name: &str,
+        agent: AgentSettings,
+    ) -> (String, ConnectedStore) {
+        let brand = self.sandbox.add_brand(name);
+        let widget = self
+            .sandbox
+            .add_web_widget(brand, &format!("{name} widget"));
+        let store = self
+            .add_store_with(
+                &format!("{name} Assistant"),
+                agent,
+                Some(&widget),
+                Some(brand),
+            )
+            .await;
+        (widget, store)
+    }
+
+    /// The dead-letter queue's consumer, wired to this app's table, queue and sandbox.
+    pub fn dead_letter_consumer(&self) -> dead_letters::DeadLetters {
+        let config = worker_config(self.sandbox.base_url(), &self.aws.queue_url);
+        dead_letters::DeadLetters {
+            escalations: deskmate_shared::escalation::Escalations::new(
+                self.state.clone(),
+                Arc::new(ZendeskConnector::from_config(self.secrets.clone(), &config)),
+                Arc::new(SqsQueue::new(self.aws.sqs.clone(), &self.aws.queue_url)),
+            ),
+        }
+    }
+
     /// Calls the escalate tool with `token`; returns the status and the JSON answer.
     pub async fn call_tool(
         &self,

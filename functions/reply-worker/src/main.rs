@@ -1,10 +1,8 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use deskmate_shared::aws::AwsAdapters;
 use deskmate_shared::config::{EnvReader, WorkerConfig};
-use deskmate_shared::queue::SqsQueue;
-use deskmate_shared::secrets::SecretsManagerStore;
-use deskmate_shared::state::DynamoState;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use reply_worker::ReplyWorker;
 
@@ -13,19 +11,9 @@ async fn main() -> Result<(), Error> {
     deskmate_shared::telemetry::init_tracing();
     let config = WorkerConfig::from_env(&EnvReader::process())?;
     let sdk = deskmate_shared::aws::load_sdk_config().await;
-    let state = Arc::new(DynamoState::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        &config.table_name,
-    ));
-    let secrets = Arc::new(SecretsManagerStore::new(
-        aws_sdk_secretsmanager::Client::new(&sdk),
-        config.secrets_ttl,
-    ));
-    let queue = Arc::new(SqsQueue::new(
-        aws_sdk_sqs::Client::new(&sdk),
-        &config.queue_url,
-    ));
-    let worker = Arc::new(ReplyWorker::new(state, secrets, queue, &config));
+    let aws = AwsAdapters::new(&sdk, &config.table_name, &config.queue_url);
+    let secrets = AwsAdapters::secrets(&sdk, config.secrets_ttl);
+    let worker = Arc::new(ReplyWorker::new(aws.state, secrets, aws.queue, &config));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = worker.clone();
         async move { Ok::<_, Error>(worker.handle_batch(event.payload).await) }

@@ -232,3 +232,27 @@ impl Decision {
         }
     }
 }
+
+/// Sends an agent request with the retry policy and returns the body of a successful answer.
+pub(crate) async fn call_agent_service(
+    policy: &crate::http_retry::RetryPolicy,
+    build: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<String, AgentError> {
+    use crate::http_retry::{Attempted, send_with_retry};
+    let response = match send_with_retry(policy, build).await {
+        Attempted::Answered(response) => response,
+        Attempted::Unreachable(reason) => return Err(AgentError::Unavailable(reason)),
+    };
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .map_err(|err| AgentError::Unavailable(err.without_url().to_string()))?;
+    if !status.is_success() {
+        let detail: String = text.chars().take(200).collect();
+        return Err(AgentError::Unavailable(format!(
+            "the agent service answered {status}: {detail}"
+        )));
+    }
+    Ok(text)
+}

@@ -6,8 +6,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Agent, AgentAnswer, AgentError, AgentTurn, Channel, Escalation, Speaker};
-use crate::http_retry::{Attempted, RetryPolicy, send_with_retry};
+use super::{
+    Agent, AgentAnswer, AgentError, AgentTurn, Channel, Escalation, Speaker, call_agent_service,
+};
+use crate::http_retry::RetryPolicy;
 
 pub const ESCALATE_TOOL: &str = "escalate_to_human";
 
@@ -162,26 +164,13 @@ fn read_completion(body: &str) -> Result<AgentAnswer, AgentError> {
 impl Agent for OpenAiAgent {
     async fn respond(&self, turn: &AgentTurn) -> Result<AgentAnswer, AgentError> {
         let body = self.request_body(turn);
-        let attempted = send_with_retry(&self.policy, || {
+        let text = call_agent_service(&self.policy, || {
             self.http
                 .post(&self.endpoint)
                 .header(AUTHORIZATION, self.authorization.clone())
                 .json(&body)
         })
-        .await;
-        let response = match attempted {
-            Attempted::Answered(response) => response,
-            Attempted::Unreachable(reason) => return Err(AgentError::Unavailable(reason)),
-        };
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|err| AgentError::Unavailable(err.without_url().to_string()))?;
-        if !status.is_success() {
-            let detail: String = text.chars().take(200).collect();
-            return Err(AgentError::Unavailable(format!("{status}: {detail}")));
-        }
+        .await?;
         read_completion(&text)
     }
 }

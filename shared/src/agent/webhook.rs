@@ -11,8 +11,10 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
 
-use super::{Agent, AgentAnswer, AgentError, AgentTurn, Channel, Escalation, Speaker};
-use crate::http_retry::{Attempted, RetryPolicy, send_with_retry};
+use super::{
+    Agent, AgentAnswer, AgentError, AgentTurn, Channel, Escalation, Speaker, call_agent_service,
+};
+use crate::http_retry::RetryPolicy;
 use async_trait::async_trait;
 
 pub struct WebhookAgent {
@@ -132,7 +134,7 @@ impl Agent for WebhookAgent {
             .map(|d| d.as_secs())
             .unwrap_or_default();
         let signature = standard_webhook_signature(self.key.expose_secret(), &id, timestamp, &body);
-        let attempted = send_with_retry(&self.policy, || {
+        let text = call_agent_service(&self.policy, || {
             self.http
                 .post(&self.url)
                 .header("content-type", "application/json")
@@ -141,22 +143,7 @@ impl Agent for WebhookAgent {
                 .header("webhook-signature", &signature)
                 .body(body.clone())
         })
-        .await;
-        let response = match attempted {
-            Attempted::Answered(response) => response,
-            Attempted::Unreachable(reason) => return Err(AgentError::Unavailable(reason)),
-        };
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|err| AgentError::Unavailable(err.without_url().to_string()))?;
-        if !status.is_success() {
-            let detail: String = text.chars().take(200).collect();
-            return Err(AgentError::Unavailable(format!(
-                "the agent service answered {status}: {detail}"
-            )));
-        }
+        .await?;
         read_answer(&text)
     }
 }
