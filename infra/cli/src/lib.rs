@@ -1,5 +1,6 @@
 //! The `deskmate` operator CLI's library: local runs (demo, dev server) and store setup.
 
+pub mod admin;
 pub mod demo;
 pub mod local;
 pub mod server;

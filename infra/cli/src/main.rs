@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use deskmate_cli::admin::{self, ConnectArgs, Stack, read_secret, render_card};
 use deskmate_cli::demo::{DEMO_KNOWLEDGE, DEMO_STORE, DemoAccount, run_demo};
 use deskmate_cli::local::{LocalStack, Services};
 use deskmate_cli::setup::{ConnectedStore, NewStore, connect_store};
@@ -34,6 +35,60 @@ enum Command {
     ///
     /// Example: deskmate dev --port 8080 --card card.json
     Dev(DevArgs),
+    /// Connect and manage stores (one per brand bot) on a deployed stack.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+/// Where the deployed stack is; flags or environment.
+#[derive(clap::Args)]
+struct StackArgs {
+    /// The stack's DynamoDB table (the StateTableName output).
+    #[arg(long, env = "DESKMATE_TABLE")]
+    table: String,
+    /// The stack's API base URL (the ApiUrl output), for the URLs Deskmate prints.
+    #[arg(
+        long,
+        env = "DESKMATE_API_URL",
+        default_value = "https://YOUR-API-ID.execute-api.REGION.amazonaws.com"
+    )]
+    api_url: String,
+    /// A local AWS-compatible endpoint instead of AWS (e.g. moto).
+    #[arg(long, env = "DESKMATE_AWS_ENDPOINT", hide = true)]
+    aws_endpoint: Option<String>,
+    /// Send Zendesk calls here instead of https://SUBDOMAIN.zendesk.com (the sandbox).
+    #[arg(long, env = "DESKMATE_ZENDESK_URL", hide = true)]
+    zendesk_url: Option<String>,
+    /// Print JSON for scripts instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Connect a store: test the Zendesk connection, save it, print what to paste into Zendesk.
+    /// The bot's API token is read from DESKMATE_ZENDESK_API_TOKEN or standard input.
+    ///
+    /// Example: DESKMATE_ZENDESK_API_TOKEN=... deskmate store connect --name "Acme Shoes" --subdomain acme --bot-email bot@acme.com --table deskmate-StateTable-XYZ
+    Connect {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// The store's name (the brand), e.g. "Acme Shoes".
+        #[arg(long)]
+        name: String,
+        /// The store id used in URLs (default: from the name).
+        #[arg(long)]
+        id: Option<String>,
+        /// The Zendesk account: `acme` or `acme.zendesk.com`.
+        #[arg(long)]
+        subdomain: String,
+        /// The bot agent's email.
+        #[arg(long)]
+        bot_email: String,
+        /// The Zendesk brand this store answers, on a multi-brand account.
+        #[arg(long)]
+        brand_id: Option<u64>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -64,6 +119,7 @@ async fn main() -> ExitCode {
     let default_logs = match cli.command {
         Command::Demo => "warn",
         Command::Dev(_) => "info",
+        Command::Store(_) => "error",
     };
     deskmate_shared::telemetry::init_tracing_with(default_logs);
     let result = match cli.command {
@@ -72,6 +128,26 @@ async fn main() -> ExitCode {
             .map(|transcript| print!("{transcript}"))
             .map_err(|e| e.to_string()),
         Command::Dev(args) => dev(args).await,
+        Command::Store(StoreCommand::Connect {
+            stack,
+            name,
+            id,
+            subdomain,
+            bot_email,
+            brand_id,
+        }) => {
+            store_connect(
+                stack,
+                ConnectArgs {
+                    name,
+                    id,
+                    subdomain,
+                    bot_email,
+                    brand_id,
+                },
+            )
+            .await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -80,6 +156,29 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn stack(args: &StackArgs) -> Stack {
+    Stack {
+        table: args.table.clone(),
+        aws_endpoint: args.aws_endpoint.clone(),
+        zendesk_url: args.zendesk_url.clone(),
+        api_url: args.api_url.clone(),
+    }
+}
+
+async fn store_connect(args: StackArgs, connect: ConnectArgs) -> Result<(), String> {
+    let token = read_secret("DESKMATE_ZENDESK_API_TOKEN", "Zendesk API token")?;
+    let card = admin::store_connect(&stack(&args), connect, token).await?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&card).expect("serialises")
+        );
+    } else {
+        print!("{}", render_card(&card));
+    }
+    Ok(())
 }
 
 async fn dev(args: DevArgs) -> Result<(), String> {

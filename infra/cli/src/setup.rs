@@ -156,3 +156,101 @@ pub async fn connect_conversations(
     accounts.save_account(&account).await?;
     Ok(account)
 }
+
+/// Accepts `acme` or `acme.zendesk.com` (any case, surrounding spaces) and returns `acme`.
+pub fn normalize_subdomain(input: &str) -> Result<String, String> {
+    let accepted = "give the account's subdomain as `acme` or `acme.zendesk.com`";
+    let trimmed = input.trim().to_ascii_lowercase();
+    if trimmed.is_empty() {
+        return Err(format!("the subdomain is empty; {accepted}"));
+    }
+    if trimmed.contains("://") || trimmed.contains('/') {
+        return Err(format!("{input:?} is a URL, not a subdomain; {accepted}"));
+    }
+    let name = match trimmed.strip_suffix(".zendesk.com") {
+        Some(name) => name.to_owned(),
+        None if trimmed.contains('.') => {
+            return Err(format!(
+                "{input:?} is not a zendesk.com address; {accepted}"
+            ));
+        }
+        None => trimmed,
+    };
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if valid {
+        Ok(name)
+    } else {
+        Err(format!(
+            "{input:?} is not a valid subdomain (letters, digits and inner hyphens); {accepted}"
+        ))
+    }
+}
+
+/// What the operator should do about a failed connection test.
+pub fn explain_connection_error(subdomain: &str, err: &SetupError) -> String {
+    match err {
+        SetupError::Zendesk(ZendeskError::Unauthorized) => {
+            "Zendesk refused the credentials (401): the API token is invalid, \
+or token access is disabled in Admin Center → Apps and integrations → APIs → API configuration, \
+or the bot email is not the token's account."
+                .into()
+        }
+        SetupError::Zendesk(ZendeskError::NotFound)
+        | SetupError::Zendesk(ZendeskError::Unavailable(_)) => {
+            format!(
+                "no Zendesk account answers at {subdomain}.zendesk.com (404 or no such host); check the subdomain"
+            )
+        }
+        SetupError::Zendesk(ZendeskError::Forbidden(_)) => {
+            "Zendesk refused the bot user (403): it needs the Agent role and API access".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subdomains_are_normalised_or_refused_with_the_accepted_forms() {
+        for (input, expected) in [
+            ("acme", "acme"),
+            (" Acme ", "acme"),
+            ("acme.zendesk.com", "acme"),
+            ("ACME.Zendesk.com", "acme"),
+            ("acme-eu2", "acme-eu2"),
+        ] {
+            assert_eq!(
+                normalize_subdomain(input).as_deref(),
+                Ok(expected),
+                "{input:?}"
+            );
+        }
+        for input in [
+            "",
+            "  ",
+            "https://acme.zendesk.com",
+            "acme.zendesk.com/agent",
+            "acme.example.com",
+            "acme.freshdesk.com",
+            "-acme",
+            "acme_eu",
+            "ac me",
+            ".zendesk.com",
+            &"a".repeat(64),
+        ] {
+            let err = normalize_subdomain(input).unwrap_err();
+            assert!(
+                err.contains("`acme` or `acme.zendesk.com`"),
+                "{input:?}: {err}"
+            );
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Operator commands against a deployed stack: its DynamoDB table and Secrets Manager.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deskmate_shared::domain::{AgentSettings, StoreId, TicketEvent};
+use deskmate_shared::http_retry::RetryPolicy;
+use deskmate_shared::secrets::SecretsManagerStore;
+use deskmate_shared::state::DynamoState;
+use deskmate_shared::zendesk::setup::trigger_payload_template;
+use deskmate_shared::zendesk::{SupportClient, account_base_url, http_client};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+use crate::local::OperatorPorts;
+use crate::setup::{NewStore, connect_store, explain_connection_error, normalize_subdomain};
+
+/// Where the deployed stack keeps its state.
+pub struct Stack {
+    pub table: String,
+    pub aws_endpoint: Option<String>,
+    /// Sends Zendesk calls here instead of `https://{subdomain}.zendesk.com` (the sandbox).
+    pub zendesk_url: Option<String>,
+    /// The stack's API base URL (the `ApiUrl` output), for the URLs printed on the card.
+    pub api_url: String,
+}
+
+impl Stack {
+    pub async fn ports(&self) -> OperatorPorts {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(endpoint) = &self.aws_endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let sdk = loader.load().await;
+        let state = Arc::new(DynamoState::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            &self.table,
+        ));
+        let secrets = Arc::new(SecretsManagerStore::new(
+            aws_sdk_secretsmanager::Client::new(&sdk),
+            Duration::from_secs(60),
+        ));
+        OperatorPorts {
+            stores: state.clone(),
+            accounts: state.clone(),
+            widgets: state,
+            vault: secrets,
+        }
+    }
+
+    fn support_client(&self, subdomain: &str, email: &str, token: &SecretString) -> SupportClient {
+        SupportClient::new(
+            http_client(Duration::from_secs(10)),
+            account_base_url(subdomain, self.zendesk_url.as_deref()),
+            email,
+            token,
+            RetryPolicy {
+                max_attempts: 2,
+                ..RetryPolicy::default()
+            },
+        )
+    }
+}
+
+/// A secret from the environment, else from standard input (never from the command line,
+/// where it would land in shell history and process lists).
+pub fn read_secret(variable: &str, what: &str) -> Result<SecretString, String> {
+    if let Ok(value) = std::env::var(variable)
+        && !value.trim().is_empty()
+    {
+        return Ok(SecretString::from(value.trim().to_owned()));
+    }
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|err| format!("could not read the {what} from standard input: {err}"))?;
+    let value = input.trim();
+    if value.is_empty() {
+        return Err(format!(
+            "no {what}: set {variable} or pipe it on standard input"
+        ));
+    }
+    Ok(SecretString::from(value.to_owned()))
+}
+
+/// A store id from its name: `Acme Shoes` → `acme-shoes`.
+pub fn store_id_from_name(name: &str) -> String {
+    let mut id = String::new();
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            id.push(c.to_ascii_lowercase());
+        } else if !id.ends_with('-') {
+            id.push('-');
+        }
+    }
+    id.trim_matches('-')
+        .chars()
+        .take(StoreId::MAX_LEN)
+        .collect()
+}
+
+pub struct ConnectArgs {
+    pub name: String,
+    pub id: Option<String>,
+    pub subdomain: String,
+    pub bot_email: String,
+    pub brand_id: Option<u64>,
+}
+
+/// `deskmate store connect`: tests the connection, saves the store, returns its card.
+pub async fn store_connect(
+    stack: &Stack,
+    args: ConnectArgs,
+    api_token: SecretString,
+) -> Result<Value, String> {
+    let subdomain = normalize_subdomain(&args.subdomain)?;
+    let id = args.id.unwrap_or_else(|| store_id_from_name(&args.name));
+    let id = StoreId::parse(&id).map_err(|err| format!("store id {id:?}: {err}"))?;
+    let ports = stack.ports().await;
+    let client = stack.support_client(&subdomain, &args.bot_email, &api_token);
+    let connected = connect_store(
+        ports.stores.as_ref(),
+        ports.vault.as_ref(),
+        &client,
+        NewStore {
+            id,
+            name: args.name.clone(),
+            subdomain: subdomain.clone(),
+            bot_email: args.bot_email.clone(),
+            api_token,
+            brand_id: args.brand_id,
+            instructions: String::new(),
+            agent: AgentSettings::Knowledge {
+                knowledge_markdown: String::new(),
+            },
+            display_name: args.name,
+        },
+    )
+    .await
+    .map_err(|err| explain_connection_error(&subdomain, &err))?;
+    let store = &connected.config;
+    let api = stack.api_url.trim_end_matches('/');
+    Ok(json!({
+        "store_id": store.id.as_str(),
+        "name": store.name,
+        "account": format!("{subdomain}.zendesk.com"),
+        "bot_user_id": store.bot_user_id,
+        "webhook_url": format!("{api}/webhooks/zendesk/{}", store.id),
+        "webhook_bearer_token": connected.webhook_token.expose_secret(),
+        "trigger_payload": trigger_payload_template(TicketEvent::TicketCreated),
+        "tool_url": format!("{api}/tools/escalate"),
+        "tool_token": connected.tool_token.expose_secret(),
+        "conversations_webhook_url": format!("{api}/webhooks/conversations/{subdomain}"),
+    }))
+}
+
+/// The card as an operator reads it.
+pub fn render_card(card: &Value) -> String {
+    let field = |name: &str| {
+        card[name]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| card[name].to_string())
+    };
+    format!(
+        "Connected to {account}; the bot user is #{bot}.\n\
+         Store {id} ({name}) is saved.\n\n\
+         Email path: create a Zendesk webhook (POST, JSON, Bearer token) and two triggers:\n\
+         \x20 Webhook URL:     {webhook}\n\
+         \x20 Bearer token:    {bearer}   (shown once)\n\
+         \x20 Trigger payload: {payload}   (\"event\": \"comment_added\" in the second trigger)\n\n\
+         Escalate tool for your AI agent:\n\
+         \x20 Tool URL:        {tool}\n\
+         \x20 Tool token:      {tool_token}   (shown once)\n\n\
+         Web Widget: the account's Conversations integration posts to {conversations}\n",
+        account = field("account"),
+        bot = field("bot_user_id"),
+        id = field("store_id"),
+        name = field("name"),
+        webhook = field("webhook_url"),
+        bearer = field("webhook_bearer_token"),
+        payload = card["trigger_payload"],
+        tool = field("tool_url"),
+        tool_token = field("tool_token"),
+        conversations = field("conversations_webhook_url"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_ids_come_from_names() {
+        assert_eq!(store_id_from_name("Acme Shoes"), "acme-shoes");
+        assert_eq!(store_id_from_name("  Ça & Co.  "), "a-co");
+        assert!(StoreId::parse(&store_id_from_name(&"Long name ".repeat(20))).is_ok());
+    }
+}
