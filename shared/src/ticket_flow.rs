@@ -41,6 +41,14 @@ pub enum Verdict {
 
 pub fn assess(ticket: &Ticket, thread: &CommentThread, bot_user_id: u64) -> Verdict {
     let assigned_to_bot = ticket.assignee_id == Some(bot_user_id);
+    // Never a word on a messaging ticket: it belongs to the widget conversation.
+    if ticket.is_messaging() {
+        return if assigned_to_bot {
+            Verdict::ReleaseMessagingTicket
+        } else {
+            Verdict::Ignore("messaging tickets are answered in the widget conversation")
+        };
+    }
     if ticket.tags.iter().any(|tag| tag == ESCALATED_TAG) {
         return if assigned_to_bot {
             Verdict::FinishEscalation
@@ -50,9 +58,6 @@ pub fn assess(ticket: &Ticket, thread: &CommentThread, bot_user_id: u64) -> Verd
     }
     if !assigned_to_bot {
         return Verdict::Ignore("the ticket is not assigned to the bot");
-    }
-    if ticket.is_messaging() {
-        return Verdict::ReleaseMessagingTicket;
     }
     if ticket.is_closed() {
         return Verdict::Ignore("the ticket is solved or closed");
@@ -154,6 +159,33 @@ pub async fn escalate_ticket(
     Ok(())
 }
 
+/// Unassigns a messaging ticket the bot was given. The Agent Workspace and Deskmate's own
+/// hand-off note touch the ticket at the same moment, so a conflict is re-read and retried here
+/// rather than left to a redelivery minutes later.
+async fn release_messaging_ticket(
+    desk: &dyn TicketDesk,
+    mut ticket: Ticket,
+    bot_user_id: u64,
+) -> Result<(), ZendeskError> {
+    const ATTEMPTS: usize = 3;
+    for attempt in 1..=ATTEMPTS {
+        if ticket.assignee_id != Some(bot_user_id) {
+            return Ok(());
+        }
+        let update = TicketUpdate {
+            assignee_id: Some(None),
+            ..TicketUpdate::guarded(&ticket)
+        };
+        match desk.update_ticket(ticket.id, &update).await {
+            Err(ZendeskError::Conflict) if attempt < ATTEMPTS => {
+                ticket = desk.ticket(ticket.id).await?
+            }
+            other => return other.map(|_| ()),
+        }
+    }
+    Ok(())
+}
+
 /// Keeps a plain-text note plain: line breaks survive, markdown syntax does not apply.
 pub fn escape_markdown(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len() + 64);
@@ -241,11 +273,7 @@ impl TicketReplier {
                 Ok(Outcome::HandedBack { to_agent: agent_id })
             }
             Verdict::ReleaseMessagingTicket => {
-                let update = TicketUpdate {
-                    assignee_id: Some(None),
-                    ..TicketUpdate::guarded(&ticket)
-                };
-                desk.update_ticket(ticket_id, &update).await?;
+                release_messaging_ticket(desk.as_ref(), ticket, store.bot_user_id).await?;
                 Ok(Outcome::Skipped(
                     "a messaging ticket was returned to the queue unassigned".into(),
                 ))
@@ -478,6 +506,14 @@ mod tests {
         assert_eq!(
             assess(&ticket(Some(BOT), &[ESCALATED_TAG]), &thread, BOT),
             Verdict::FinishEscalation
+        );
+        let mut messaging = ticket(Some(BOT), &[ESCALATED_TAG]);
+        messaging.via = Some(crate::zendesk::Via {
+            channel: "native_messaging".into(),
+        });
+        assert_eq!(
+            assess(&messaging, &thread, BOT),
+            Verdict::ReleaseMessagingTicket
         );
         let mut solved = ticket(Some(BOT), &[]);
         solved.status = "solved".into();

@@ -104,6 +104,10 @@ async fn a_tool_call_hands_a_conversation_to_the_agent_workspace_with_the_summar
         .expect("Zendesk opened a messaging ticket");
     let view = app.sandbox.ticket(ticket).unwrap();
     assert_eq!(view.assignee_id, None, "unassigned for a human");
+    assert!(
+        app.public_replies_by_bot(ticket).is_empty(),
+        "never a public word on a messaging ticket"
+    );
     let notes = app.internal_notes(ticket);
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert!(
