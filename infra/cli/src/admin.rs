@@ -4,11 +4,14 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
+use deskmate_shared::auth::{TokenHash, generate_token};
 use deskmate_shared::domain::{AgentSettings, StoreId, TicketEvent};
 use deskmate_shared::http_retry::RetryPolicy;
 use deskmate_shared::secrets::SecretsManagerStore;
 use deskmate_shared::state::DynamoState;
-use deskmate_shared::zendesk::setup::trigger_payload_template;
+use deskmate_shared::zendesk::setup::{
+    email_triggers, install_email_path, trigger_payload_template,
+};
 use deskmate_shared::zendesk::{SupportClient, account_base_url, http_client};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -45,7 +48,8 @@ impl Stack {
             stores: state.clone(),
             accounts: state.clone(),
             widgets: state,
-            vault: secrets,
+            vault: secrets.clone(),
+            secrets,
         }
     }
 
@@ -152,6 +156,65 @@ pub async fn store_connect(
         "tool_url": format!("{api}/tools/escalate"),
         "tool_token": connected.tool_token.expose_secret(),
         "conversations_webhook_url": format!("{api}/webhooks/conversations/{subdomain}"),
+    }))
+}
+
+/// `deskmate zendesk setup`: creates or updates the store's webhook and triggers, rotates the
+/// webhook's bearer token (only its hash is kept, so setting the webhook needs a new one) and
+/// stores the signing secret so every delivery's signature is verified from then on.
+pub async fn zendesk_setup(
+    stack: &Stack,
+    store_id: &str,
+    print_only: bool,
+) -> Result<Value, String> {
+    let id = StoreId::parse(store_id).map_err(|err| format!("store id {store_id:?}: {err}"))?;
+    let ports = stack.ports().await;
+    let mut store = ports
+        .stores
+        .store(&id)
+        .await
+        .map_err(|err| format!("could not read table {}: {err}", stack.table))?
+        .ok_or_else(|| {
+            format!(
+                "no store {id} in table {}; connect it first with `deskmate store connect`",
+                stack.table
+            )
+        })?;
+    let webhook_url = format!(
+        "{}/webhooks/zendesk/{id}",
+        stack.api_url.trim_end_matches('/')
+    );
+    if print_only {
+        return Ok(json!({
+            "store_id": id.as_str(),
+            "webhook": {"name": format!("Deskmate events ({id})"), "endpoint": webhook_url, "method": "POST", "format": "json", "authentication": "Bearer token (rotate it with this command without --print)"},
+            "triggers": email_triggers(&store, "<the webhook's id>"),
+        }));
+    }
+    let token = ports
+        .secrets
+        .secret(&store.zendesk_token_secret)
+        .await
+        .map_err(|err| format!("the store's Zendesk API token: {err}"))?;
+    let client = stack.support_client(&store.subdomain, &store.bot_email, &token);
+    let bearer = generate_token("dmw");
+    let installed = install_email_path(&client, &store, &webhook_url, &bearer)
+        .await
+        .map_err(|err| format!("Zendesk refused the setup: {err}"))?;
+    store.webhook_token_hash = TokenHash::of(bearer.expose_secret());
+    store.webhook_signing_secret = Some(installed.signing_secret);
+    ports
+        .stores
+        .save_store(&store)
+        .await
+        .map_err(|err| format!("could not save the store: {err}"))?;
+    Ok(json!({
+        "store_id": id.as_str(),
+        "webhook_id": installed.webhook_id,
+        "webhook_url": webhook_url,
+        "webhook_bearer_token": bearer.expose_secret(),
+        "trigger_ids": installed.trigger_ids,
+        "signatures_verified": true,
     }))
 }
 

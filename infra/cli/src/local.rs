@@ -37,6 +37,7 @@ pub struct OperatorPorts {
     pub accounts: Arc<dyn ConversationsAccounts>,
     pub widgets: Arc<dyn WidgetRoutes>,
     pub vault: Arc<dyn SecretVault>,
+    pub secrets: Arc<dyn SecretStore>,
 }
 
 /// The functions and ports over one state store, secret store and queue.
@@ -62,6 +63,7 @@ where
         accounts: state.clone(),
         widgets: state.clone(),
         vault: secrets.clone(),
+        secrets: secrets.clone(),
     };
     let zendesk = Arc::new(ZendeskConnector::from_config(secrets.clone(), worker));
     (

@@ -38,6 +38,27 @@ enum Command {
     /// Connect and manage stores (one per brand bot) on a deployed stack.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Set up Zendesk for a store.
+    #[command(subcommand)]
+    Zendesk(ZendeskCommand),
+}
+
+#[derive(Subcommand)]
+enum ZendeskCommand {
+    /// Create or update the store's webhook and its two triggers through the Zendesk API, and
+    /// keep the webhook's signing secret so deliveries are verified. Safe to run again.
+    ///
+    /// Example: deskmate zendesk setup --store acme-shoes --table deskmate-StateTable-XYZ --api-url https://abc.execute-api.eu-west-1.amazonaws.com
+    Setup {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// The store id.
+        #[arg(long)]
+        store: String,
+        /// Only print what to create by hand.
+        #[arg(long)]
+        print: bool,
+    },
 }
 
 /// Where the deployed stack is; flags or environment.
@@ -119,7 +140,7 @@ async fn main() -> ExitCode {
     let default_logs = match cli.command {
         Command::Demo => "warn",
         Command::Dev(_) => "info",
-        Command::Store(_) => "error",
+        Command::Store(_) | Command::Zendesk(_) => "error",
     };
     deskmate_shared::telemetry::init_tracing_with(default_logs);
     let result = match cli.command {
@@ -148,6 +169,13 @@ async fn main() -> ExitCode {
             )
             .await
         }
+        Command::Zendesk(ZendeskCommand::Setup {
+            stack: args,
+            store,
+            print,
+        }) => admin::zendesk_setup(&stack(&args), &store, print)
+            .await
+            .map(|result| print_result(&args, &result)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -164,6 +192,26 @@ fn stack(args: &StackArgs) -> Stack {
         aws_endpoint: args.aws_endpoint.clone(),
         zendesk_url: args.zendesk_url.clone(),
         api_url: args.api_url.clone(),
+    }
+}
+
+/// JSON for scripts, else the same fields as `name: value` lines.
+fn print_result(args: &StackArgs, result: &Value) {
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(result).expect("serialises")
+        );
+        return;
+    }
+    for (name, value) in result.as_object().into_iter().flatten() {
+        match value {
+            Value::String(text) => println!("{name}: {text}"),
+            other => println!(
+                "{name}: {}",
+                serde_json::to_string_pretty(other).expect("serialises")
+            ),
+        }
     }
 }
 

@@ -107,14 +107,14 @@ pub async fn install_email_path(
     deskmate_url: &str,
 ) -> Result<(), SetupError> {
     let webhook_url = format!("{deskmate_url}/webhooks/zendesk/{}", connected.config.id);
-    let signing_secret = setup::install_email_path(
+    let installed = setup::install_email_path(
         client,
         &connected.config,
         &webhook_url,
         &connected.webhook_token,
     )
     .await?;
-    connected.config.webhook_signing_secret = Some(signing_secret);
+    connected.config.webhook_signing_secret = Some(installed.signing_secret);
     stores.save_store(&connected.config).await?;
     Ok(())
 }

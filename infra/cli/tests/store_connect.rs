@@ -2,10 +2,13 @@
 //! table and Secrets Manager, the sandbox for Zendesk.
 
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
 
 use deskmate_shared::domain::StoreId;
+use deskmate_shared::queue::SqsQueue;
 use deskmate_shared::secrets::{SecretStore, SecretsManagerStore};
 use deskmate_shared::state::{DynamoState, StoreDirectory};
+use deskmate_shared::zendesk::ZendeskConnector;
 use secrecy::ExposeSecret;
 use zendesk_sandbox::{Role, Sandbox};
 
@@ -226,4 +229,125 @@ async fn each_connection_failure_says_what_to_fix() {
     }
     let scan = f.dynamodb.scan().table_name(&f.table).send().await.unwrap();
     assert_eq!(scan.count(), 0, "nothing was saved");
+}
+
+fn run(f: &Fixture, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_deskmate"))
+        .args(args)
+        .env("DESKMATE_TABLE", &f.table)
+        .env("DESKMATE_AWS_ENDPOINT", moto())
+        .env("DESKMATE_ZENDESK_URL", f.sandbox.base_url())
+        .env("DESKMATE_API_URL", "https://api.example.test")
+        .env("DESKMATE_ZENDESK_API_TOKEN", &f.token)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the deskmate binary runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zendesk_setup_twice_leaves_one_webhook_and_two_branded_triggers_and_verifies_signatures() {
+    let f = fixture().await;
+    let brand = f.sandbox.add_brand("Shoes");
+    let brand_text = brand.to_string();
+    let connect = f.connect(
+        "acme",
+        "bot@acme.test",
+        &f.token,
+        f.sandbox.base_url(),
+        &["--brand-id", &brand_text],
+    );
+    assert!(connect.status.success(), "{}", stderr(&connect));
+
+    let mut last = serde_json::Value::Null;
+    for _ in 0..2 {
+        let output = run(&f, &["zendesk", "setup", "--store", "acme-shoes", "--json"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        last = serde_json::from_slice(&output.stdout).unwrap();
+    }
+    let webhooks = f.sandbox.webhooks();
+    assert_eq!(webhooks.len(), 1, "{webhooks:?}");
+    assert_eq!(
+        webhooks[0].2,
+        "https://api.example.test/webhooks/zendesk/acme-shoes"
+    );
+    let triggers = f.sandbox.triggers();
+    assert_eq!(triggers.len(), 2, "{triggers:?}");
+    for trigger in &triggers {
+        let conditions = trigger["conditions"]["all"].as_array().unwrap();
+        assert!(
+            conditions
+                .iter()
+                .any(|c| c["field"] == "brand_id" && c["value"] == brand_text.as_str()),
+            "{trigger}"
+        );
+    }
+
+    let state = Arc::new(DynamoState::new(f.dynamodb.clone(), &f.table));
+    let store = state
+        .store(&StoreId::parse("acme-shoes").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store.webhook_signing_secret.is_some(),
+        "the signing secret is stored"
+    );
+    let bearer = last["webhook_bearer_token"].as_str().unwrap();
+    assert!(
+        store.webhook_token_hash.matches(bearer),
+        "the rotated token is the one Zendesk has"
+    );
+
+    // The ticket webhook now refuses a delivery whose signature is forged.
+    let sdk = sdk().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("{}-jobs", f.table))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let config = deskmate_cli::local::local_configs(Some(f.sandbox.base_url().to_owned()));
+    let zendesk = Arc::new(ZendeskConnector::from_config(
+        Arc::new(SecretsManagerStore::new(
+            f.secrets.clone(),
+            std::time::Duration::ZERO,
+        )),
+        &config.1,
+    ));
+    let functions = deskmate_cli::server::Functions::new(
+        state,
+        Arc::new(SqsQueue::new(sqs, &queue_url)),
+        zendesk,
+        &config.0,
+    );
+    let url = deskmate_cli::server::serve(deskmate_cli::server::routes(functions), "127.0.0.1:0")
+        .await
+        .unwrap();
+    let body = r#"{"event":"ticket_created","ticket_id":"7"}"#;
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap();
+    let timestamp = now
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{url}/webhooks/zendesk/acme-shoes"))
+        .bearer_auth(bearer)
+        .header("x-zendesk-webhook-signature-timestamp", &timestamp)
+        .header("x-zendesk-webhook-signature", "Zm9yZ2VkIHNpZ25hdHVyZQ==")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("signature does not match")
+    );
 }

@@ -116,8 +116,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v2/tickets/{id}/comments", get(comments))
         .route("/api/v2/search.json", get(search))
         .route("/api/v2/webhooks", get(list_webhooks).post(create_webhook))
+        .route("/api/v2/webhooks/{id}", axum::routing::put(update_webhook))
         .route("/api/v2/webhooks/{id}/signing_secret", get(signing_secret))
         .route("/api/v2/triggers", get(list_triggers).post(create_trigger))
+        .route("/api/v2/triggers/{id}", axum::routing::put(update_trigger))
         .layer(middleware::from_fn_with_state(shared.clone(), gate))
         .with_state(shared)
 }
@@ -371,6 +373,54 @@ async fn create_webhook(
     let json = webhook_json(&webhook);
     world.webhooks.insert(webhook.id.clone(), webhook);
     created(json!({"webhook": json}))
+}
+
+/// Zendesk answers a webhook update with 204 and no body.
+async fn update_webhook(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Result<StatusCode, ApiError> {
+    let mut world = shared.world();
+    let webhook = world.webhooks.get_mut(&id).ok_or_else(not_found)?;
+    let spec = &body["webhook"];
+    if let Some(name) = spec["name"].as_str() {
+        webhook.name = name.to_owned();
+    }
+    if let Some(endpoint) = spec["endpoint"].as_str() {
+        webhook.endpoint = endpoint.to_owned();
+    }
+    if let Some(token) = spec["authentication"]["data"]["token"].as_str() {
+        webhook.bearer_token = Some(token.to_owned());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn update_trigger(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> ApiResult {
+    let id = id_path(&id)?;
+    let mut world = shared.world();
+    let position = world
+        .triggers
+        .iter()
+        .position(|t| t.id == id)
+        .ok_or_else(not_found)?;
+    let spec = &body["trigger"];
+    let trigger = &mut world.triggers[position];
+    if let Some(title) = spec["title"].as_str() {
+        trigger.title = title.to_owned();
+    }
+    if spec["conditions"].is_object() {
+        trigger.conditions = spec["conditions"].clone();
+    }
+    if spec["actions"].is_array() {
+        trigger.actions = spec["actions"].clone();
+    }
+    let json = trigger_json(&world.triggers[position], position + 1);
+    ok(json!({"trigger": json}))
 }
 
 async fn signing_secret(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> ApiResult {

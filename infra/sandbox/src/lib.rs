@@ -160,6 +160,26 @@ impl Sandbox {
         self.shared.world().user_view(id)
     }
 
+    /// The account's webhooks as (id, name, endpoint).
+    pub fn webhooks(&self) -> Vec<(String, String, String)> {
+        self.shared
+            .world()
+            .webhooks
+            .values()
+            .map(|w| (w.id.clone(), w.name.clone(), w.endpoint.clone()))
+            .collect()
+    }
+
+    /// The account's triggers as Zendesk's JSON (title, conditions, actions).
+    pub fn triggers(&self) -> Vec<serde_json::Value> {
+        self.shared
+            .world()
+            .triggers
+            .iter()
+            .map(|t| serde_json::json!({"id": t.id, "title": t.title, "conditions": t.conditions, "actions": t.actions}))
+            .collect()
+    }
+
     /// Every webhook request the trigger engine sent, in order.
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.shared.world().deliveries.clone()

@@ -67,10 +67,14 @@ impl RestClient {
         };
         let status = response.status();
         if status.is_success() {
-            return response
-                .json()
+            let bytes = response
+                .bytes()
                 .await
-                .map_err(|err| ZendeskError::Malformed(err.without_url().to_string()));
+                .map_err(|err| ZendeskError::Malformed(err.without_url().to_string()))?;
+            // Some updates answer 204 with no body.
+            let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+            return serde_json::from_slice(body)
+                .map_err(|err| ZendeskError::Malformed(err.to_string()));
         }
         let wait = retry_after(&response);
         let message = response.text().await.unwrap_or_default();

@@ -57,7 +57,7 @@ pub fn email_triggers(store: &StoreConfig, webhook_id: &str) -> [Value; 2] {
     replied.extend(brand);
     [
         json!({
-            "title": format!("Deskmate ({}): assign and notify on new ticket", store.name),
+            "title": format!("Deskmate ({}): assign and notify on new ticket", store.id),
             "conditions": {"all": created, "any": []},
             "actions": [
                 {"field": "assignee_id", "value": bot},
@@ -65,29 +65,42 @@ pub fn email_triggers(store: &StoreConfig, webhook_id: &str) -> [Value; 2] {
             ],
         }),
         json!({
-            "title": format!("Deskmate ({}): notify on customer reply", store.name),
+            "title": format!("Deskmate ({}): notify on customer reply", store.id),
             "conditions": {"all": replied, "any": []},
             "actions": [notify(webhook_id, TicketEvent::CommentAdded)],
         }),
     ]
 }
 
-/// Creates the store's webhook and both triggers; returns the webhook's signing secret.
+/// What `install_email_path` left in Zendesk.
+pub struct EmailPathInstalled {
+    pub webhook_id: String,
+    pub trigger_ids: Vec<u64>,
+    pub signing_secret: SecretString,
+}
+
+/// Creates or updates (by name) the store's webhook and both triggers, so running it again
+/// leaves one webhook and two triggers; returns them with the webhook's signing secret.
 pub async fn install_email_path(
     client: &SupportClient,
     store: &StoreConfig,
     webhook_url: &str,
     bearer_token: &SecretString,
-) -> Result<SecretString, ZendeskError> {
+) -> Result<EmailPathInstalled, ZendeskError> {
     let webhook_id = client
-        .create_webhook(
-            &format!("Deskmate events ({})", store.name),
+        .upsert_webhook(
+            &format!("Deskmate events ({})", store.id),
             webhook_url,
             bearer_token,
         )
         .await?;
+    let mut trigger_ids = Vec::new();
     for trigger in email_triggers(store, &webhook_id) {
-        client.create_trigger(&trigger).await?;
+        trigger_ids.push(client.upsert_trigger(&trigger).await?);
     }
-    client.webhook_signing_secret(&webhook_id).await
+    Ok(EmailPathInstalled {
+        signing_secret: client.webhook_signing_secret(&webhook_id).await?,
+        webhook_id,
+        trigger_ids,
+    })
 }

@@ -82,8 +82,9 @@ impl SupportClient {
         Ok(envelope.user)
     }
 
-    /// Creates a trigger-connected webhook with bearer authentication; returns its id.
-    pub async fn create_webhook(
+    /// Creates the trigger-connected webhook named `name` (bearer authentication), or updates
+    /// the one that exists; returns its id.
+    pub async fn upsert_webhook(
         &self,
         name: &str,
         endpoint: &str,
@@ -102,6 +103,25 @@ impl SupportClient {
                 "data": {"token": bearer_token.expose_secret()}
             }
         }});
+        let listed: Value = self
+            .call(Method::GET, &self.url("/api/v2/webhooks"), None)
+            .await?;
+        let existing = listed["webhooks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|w| w["name"] == name)
+            .and_then(|w| w["id"].as_str().map(str::to_owned));
+        if let Some(id) = existing {
+            let _: Value = self
+                .call(
+                    Method::PUT,
+                    &self.url(&format!("/api/v2/webhooks/{id}")),
+                    Some(&body),
+                )
+                .await?;
+            return Ok(id);
+        }
         let created: Value = self
             .call(Method::POST, &self.url("/api/v2/webhooks"), Some(&body))
             .await?;
@@ -128,13 +148,34 @@ impl SupportClient {
             .ok_or_else(|| ZendeskError::Malformed("signing secret missing".into()))
     }
 
-    /// Creates a trigger from its Zendesk JSON definition; returns its id.
-    pub async fn create_trigger(&self, trigger: &Value) -> Result<u64, ZendeskError> {
+    /// Creates the trigger with this definition's title, or updates the one that exists;
+    /// returns its id.
+    pub async fn upsert_trigger(&self, trigger: &Value) -> Result<u64, ZendeskError> {
         let body = json!({ "trigger": trigger });
-        let created: Value = self
-            .call(Method::POST, &self.url("/api/v2/triggers"), Some(&body))
+        let listed: Value = self
+            .call(Method::GET, &self.url("/api/v2/triggers"), None)
             .await?;
-        created["trigger"]["id"]
+        let existing = listed["triggers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["title"] == trigger["title"])
+            .and_then(|t| t["id"].as_u64());
+        let answer: Value = match existing {
+            Some(id) => {
+                self.call(
+                    Method::PUT,
+                    &self.url(&format!("/api/v2/triggers/{id}")),
+                    Some(&body),
+                )
+                .await?
+            }
+            None => {
+                self.call(Method::POST, &self.url("/api/v2/triggers"), Some(&body))
+                    .await?
+            }
+        };
+        answer["trigger"]["id"]
             .as_u64()
             .ok_or_else(|| ZendeskError::Malformed("trigger without an id".into()))
     }
