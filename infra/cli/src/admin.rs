@@ -9,15 +9,21 @@ use deskmate_shared::domain::{AgentSettings, StoreId, TicketEvent};
 use deskmate_shared::http_retry::RetryPolicy;
 use deskmate_shared::secrets::SecretsManagerStore;
 use deskmate_shared::state::DynamoState;
+use deskmate_shared::state::WidgetError;
 use deskmate_shared::zendesk::setup::{
     email_triggers, install_email_path, trigger_payload_template,
 };
-use deskmate_shared::zendesk::{SupportClient, account_base_url, http_client};
+use deskmate_shared::zendesk::{
+    ConversationsClient, SupportClient, ZendeskError, account_base_url, http_client,
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use crate::local::OperatorPorts;
-use crate::setup::{NewStore, connect_store, explain_connection_error, normalize_subdomain};
+use crate::setup::{
+    ConversationsCredentials, NewStore, connect_conversations, connect_store,
+    explain_connection_error, normalize_subdomain,
+};
 
 /// Where the deployed stack keeps its state.
 pub struct Stack {
@@ -260,4 +266,197 @@ mod tests {
         assert_eq!(store_id_from_name("  Ça & Co.  "), "a-co");
         assert!(StoreId::parse(&store_id_from_name(&"Long name ".repeat(20))).is_ok());
     }
+}
+
+fn required_env(variable: &str, what: &str) -> Result<SecretString, String> {
+    std::env::var(variable)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| SecretString::from(v.trim().to_owned()))
+        .ok_or_else(|| {
+            format!("set {variable} to the {what} (secrets are never taken from the command line)")
+        })
+}
+
+pub struct ConversationsArgs {
+    pub account: String,
+    pub app_id: String,
+    pub key_id: String,
+    pub integration_id: String,
+}
+
+/// `deskmate conversations connect`: checks the API key against the app, then saves the
+/// account's settings (key secret in Secrets Manager, shared secret as a hash).
+pub async fn conversations_connect(
+    stack: &Stack,
+    args: ConversationsArgs,
+) -> Result<Value, String> {
+    let account = normalize_subdomain(&args.account)?;
+    let key_secret = required_env(
+        "DESKMATE_CONVERSATIONS_KEY_SECRET",
+        "Conversations API key secret",
+    )?;
+    let shared_secret = required_env(
+        "DESKMATE_CONVERSATIONS_SHARED_SECRET",
+        "Conversations integration's shared secret",
+    )?;
+    let client = ConversationsClient::new(
+        http_client(Duration::from_secs(10)),
+        &account_base_url(&account, stack.zendesk_url.as_deref()),
+        &args.app_id,
+        &args.key_id,
+        &key_secret,
+        RetryPolicy::default(),
+    );
+    let integrations = client
+        .integrations("custom")
+        .await
+        .map_err(|err| match err {
+            ZendeskError::Unauthorized => {
+                "Zendesk refused the Conversations API key (401): check the key id and secret"
+                    .to_owned()
+            }
+            ZendeskError::NotFound => format!(
+                "no Conversations app {} at {account}.zendesk.com",
+                args.app_id
+            ),
+            other => format!("could not reach the Conversations API: {other}"),
+        })?;
+    if !integrations
+        .iter()
+        .any(|i| i["id"] == args.integration_id.as_str())
+    {
+        return Err(format!(
+            "{} is not a Conversations integration of app {}; copy its id from Admin Center → Conversations integrations",
+            args.integration_id, args.app_id
+        ));
+    }
+    let ports = stack.ports().await;
+    let saved = connect_conversations(
+        ports.accounts.as_ref(),
+        ports.vault.as_ref(),
+        ConversationsCredentials {
+            subdomain: account.clone(),
+            app_id: args.app_id,
+            key_id: args.key_id,
+            key_secret,
+            integration_id: args.integration_id,
+            shared_secret,
+        },
+    )
+    .await
+    .map_err(|err| err.to_string())?;
+    Ok(json!({
+        "account": account,
+        "app_id": saved.app_id,
+        "integration_id": saved.integration_id,
+        "webhook_url": format!("{}/webhooks/conversations/{account}", stack.api_url.trim_end_matches('/')),
+        "next": "register the switchboard, then map each brand's widget with `deskmate widgets map`",
+    }))
+}
+
+async fn conversations_client(
+    stack: &Stack,
+    ports: &OperatorPorts,
+    account: &str,
+) -> Result<ConversationsClient, String> {
+    let settings = ports
+        .accounts
+        .account(account)
+        .await
+        .map_err(|err| err.to_string())?
+        .ok_or_else(|| format!("no Conversations settings for {account}; run `deskmate conversations connect` first"))?;
+    let key_secret = ports
+        .secrets
+        .secret(&settings.key_secret_name)
+        .await
+        .map_err(|err| err.to_string())?;
+    Ok(ConversationsClient::new(
+        http_client(Duration::from_secs(10)),
+        &account_base_url(account, stack.zendesk_url.as_deref()),
+        &settings.app_id,
+        &settings.key_id,
+        &key_secret,
+        RetryPolicy::default(),
+    ))
+}
+
+/// `deskmate widgets list`: every brand's Web Widget with the store it is mapped to.
+pub async fn widgets_list(stack: &Stack, account: &str) -> Result<Value, String> {
+    let account = normalize_subdomain(account)?;
+    let ports = stack.ports().await;
+    let client = conversations_client(stack, &ports, &account).await?;
+    let widgets = client
+        .integrations("web")
+        .await
+        .map_err(|err| err.to_string())?;
+    let mut rows = Vec::new();
+    for widget in widgets {
+        let id = widget["id"].as_str().unwrap_or_default().to_owned();
+        let owner = ports
+            .widgets
+            .widget_owner(&account, &id)
+            .await
+            .map_err(|err| err.to_string())?;
+        rows.push(json!({
+            "integration_id": id,
+            "name": widget["displayName"],
+            "status": widget["status"],
+            "store": owner.map(|s| s.to_string()),
+        }));
+    }
+    Ok(json!({ "account": account, "widgets": rows }))
+}
+
+async fn load_store(
+    ports: &OperatorPorts,
+    stack: &Stack,
+    id: &str,
+) -> Result<deskmate_shared::domain::StoreConfig, String> {
+    let id = StoreId::parse(id).map_err(|err| format!("store id {id:?}: {err}"))?;
+    ports
+        .stores
+        .store(&id)
+        .await
+        .map_err(|err| format!("could not read table {}: {err}", stack.table))?
+        .ok_or_else(|| format!("no store {id} in table {}", stack.table))
+}
+
+/// `deskmate widgets map`: routes a brand's widget to a store (each widget to one store).
+pub async fn widgets_map(stack: &Stack, store_id: &str, widget: &str) -> Result<Value, String> {
+    let ports = stack.ports().await;
+    let store = load_store(&ports, stack, store_id).await?;
+    match ports.widgets.map_widget(&store, widget).await {
+        Ok(()) => Ok(json!({"store_id": store.id.as_str(), "widget": widget, "mapped": true})),
+        Err(WidgetError::Taken { store: owner, .. }) => {
+            let name = match StoreId::parse(&owner) {
+                Ok(id) => ports
+                    .stores
+                    .store(&id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map_or(owner.clone(), |s| s.name),
+                Err(_) => owner.clone(),
+            };
+            Err(format!(
+                "widget {widget} is already taken by store {name}; unmap it there first"
+            ))
+        }
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+/// `deskmate widgets unmap`: frees the store's widget.
+pub async fn widgets_unmap(stack: &Stack, store_id: &str) -> Result<Value, String> {
+    let ports = stack.ports().await;
+    let store = load_store(&ports, stack, store_id).await?;
+    ports
+        .widgets
+        .unmap_widget(&store)
+        .await
+        .map_err(|err| err.to_string())?;
+    Ok(
+        json!({"store_id": store.id.as_str(), "widget": store.widget_integration_id, "mapped": false}),
+    )
 }

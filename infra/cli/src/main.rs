@@ -41,6 +41,68 @@ enum Command {
     /// Set up Zendesk for a store.
     #[command(subcommand)]
     Zendesk(ZendeskCommand),
+    /// The account's Conversations API (Web Widget), once per Zendesk account.
+    #[command(subcommand)]
+    Conversations(ConversationsCommand),
+    /// Brand Web Widgets and the stores they route to.
+    #[command(subcommand)]
+    Widgets(WidgetsCommand),
+}
+
+#[derive(Subcommand)]
+enum ConversationsCommand {
+    /// Save the account's Conversations API key and integration, after checking them against
+    /// the API. Secrets come from DESKMATE_CONVERSATIONS_KEY_SECRET and
+    /// DESKMATE_CONVERSATIONS_SHARED_SECRET.
+    ///
+    /// Example: deskmate conversations connect --account acme --app-id 5f1... --key-id app_5f2... --integration-id 6a0... --table deskmate-StateTable-XYZ
+    Connect {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// The Zendesk account (`acme` or `acme.zendesk.com`).
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        app_id: String,
+        #[arg(long)]
+        key_id: String,
+        /// Deskmate's Conversations integration id (Admin Center → Conversations integrations).
+        #[arg(long)]
+        integration_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum WidgetsCommand {
+    /// List every brand's Web Widget: integration id, name, status, mapped store.
+    ///
+    /// Example: deskmate widgets list --account acme --table deskmate-StateTable-XYZ
+    List {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long)]
+        account: String,
+    },
+    /// Route a brand's widget to a store (a widget routes to one store only).
+    ///
+    /// Example: deskmate widgets map --store acme-shoes --widget 5ecff63ffc3ab25f4561c8a0 --table deskmate-StateTable-XYZ
+    Map {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        widget: String,
+    },
+    /// Free a store's widget (the store then answers the account's unmapped widgets).
+    ///
+    /// Example: deskmate widgets unmap --store acme-shoes --table deskmate-StateTable-XYZ
+    Unmap {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long)]
+        store: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -140,7 +202,7 @@ async fn main() -> ExitCode {
     let default_logs = match cli.command {
         Command::Demo => "warn",
         Command::Dev(_) => "info",
-        Command::Store(_) | Command::Zendesk(_) => "error",
+        _ => "error",
     };
     deskmate_shared::telemetry::init_tracing_with(default_logs);
     let result = match cli.command {
@@ -176,6 +238,41 @@ async fn main() -> ExitCode {
         }) => admin::zendesk_setup(&stack(&args), &store, print)
             .await
             .map(|result| print_result(&args, &result)),
+        Command::Conversations(ConversationsCommand::Connect {
+            stack: args,
+            account,
+            app_id,
+            key_id,
+            integration_id,
+        }) => {
+            let connect = admin::ConversationsArgs {
+                account,
+                app_id,
+                key_id,
+                integration_id,
+            };
+            admin::conversations_connect(&stack(&args), connect)
+                .await
+                .map(|result| print_result(&args, &result))
+        }
+        Command::Widgets(WidgetsCommand::List {
+            stack: args,
+            account,
+        }) => admin::widgets_list(&stack(&args), &account)
+            .await
+            .map(|result| print_widgets(&args, &result)),
+        Command::Widgets(WidgetsCommand::Map {
+            stack: args,
+            store,
+            widget,
+        }) => admin::widgets_map(&stack(&args), &store, &widget)
+            .await
+            .map(|result| print_result(&args, &result)),
+        Command::Widgets(WidgetsCommand::Unmap { stack: args, store }) => {
+            admin::widgets_unmap(&stack(&args), &store)
+                .await
+                .map(|result| print_result(&args, &result))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -192,6 +289,26 @@ fn stack(args: &StackArgs) -> Stack {
         aws_endpoint: args.aws_endpoint.clone(),
         zendesk_url: args.zendesk_url.clone(),
         api_url: args.api_url.clone(),
+    }
+}
+
+fn print_widgets(args: &StackArgs, result: &Value) {
+    if args.json {
+        return print_result(args, result);
+    }
+    println!(
+        "{:<26} {:<28} {:<9} STORE",
+        "INTEGRATION ID", "NAME", "STATUS"
+    );
+    for widget in result["widgets"].as_array().into_iter().flatten() {
+        let text = |name: &str| widget[name].as_str().unwrap_or("-").to_owned();
+        println!(
+            "{:<26} {:<28} {:<9} {}",
+            text("integration_id"),
+            text("name"),
+            text("status"),
+            widget["store"].as_str().unwrap_or("(unmapped)")
+        );
     }
 }
 

@@ -572,14 +572,50 @@ impl WidgetRoutes for DynamoState {
         Ok(())
     }
 
-    async fn route_widget(
+    async fn unmap_widget(&self, store: &StoreConfig) -> Result<(), StateError> {
+        let Some(widget) = &store.widget_integration_id else {
+            return Ok(());
+        };
+        let removed = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(widget_pk(&store.subdomain, widget)))
+            .key("sk", s("ROUTE"))
+            .condition_expression("store_id = :store")
+            .expression_attribute_values(":store", s(store.id.as_str()))
+            .send()
+            .await;
+        if let Err(err) = removed
+            && !condition_failed(&err)
+        {
+            return Err(unavailable(err));
+        }
+        let mut unmapped = store.clone();
+        unmapped.widget_integration_id = None;
+        // The account index item is rewritten without its widget attribute.
+        self.save_store(&unmapped).await
+    }
+
+    async fn widget_owner(
         &self,
         account: &str,
         widget: &str,
     ) -> Result<Option<StoreId>, StateError> {
         let mapped = self.get(widget_pk(account, widget), "ROUTE").await?;
-        if let Some(store) = mapped.as_ref().and_then(|item| text(item, "store_id")) {
-            return Ok(StoreId::parse(store).ok());
+        Ok(mapped
+            .as_ref()
+            .and_then(|item| text(item, "store_id"))
+            .and_then(|id| StoreId::parse(id).ok()))
+    }
+
+    async fn route_widget(
+        &self,
+        account: &str,
+        widget: &str,
+    ) -> Result<Option<StoreId>, StateError> {
+        if let Some(store) = self.widget_owner(account, widget).await? {
+            return Ok(Some(store));
         }
         let stores = self
             .client

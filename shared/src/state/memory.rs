@@ -215,6 +215,32 @@ impl WidgetRoutes for MemoryState {
         Ok(())
     }
 
+    async fn unmap_widget(&self, store: &StoreConfig) -> Result<(), StateError> {
+        let mut tables = self.tables();
+        if let Some(widget) = &store.widget_integration_id {
+            let key = (store.subdomain.clone(), widget.clone());
+            if tables.widgets.get(&key) == Some(&store.id) {
+                tables.widgets.remove(&key);
+            }
+        }
+        let mut unmapped = store.clone();
+        unmapped.widget_integration_id = None;
+        tables.stores.insert(unmapped.id.clone(), unmapped);
+        Ok(())
+    }
+
+    async fn widget_owner(
+        &self,
+        account: &str,
+        widget: &str,
+    ) -> Result<Option<StoreId>, StateError> {
+        Ok(self
+            .tables()
+            .widgets
+            .get(&(account.to_owned(), widget.to_owned()))
+            .cloned())
+    }
+
     async fn route_widget(
         &self,
         account: &str,

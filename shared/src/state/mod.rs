@@ -52,6 +52,14 @@ pub enum WidgetError {
 pub trait WidgetRoutes: Send + Sync {
     /// Maps `widget` to `store` (idempotent); a widget maps to at most one store.
     async fn map_widget(&self, store: &StoreConfig, widget: &str) -> Result<(), WidgetError>;
+    /// Frees the store's widget; the store then answers as the account's fallback.
+    async fn unmap_widget(&self, store: &StoreConfig) -> Result<(), StateError>;
+    /// The store explicitly mapped to `widget`, without any fallback.
+    async fn widget_owner(
+        &self,
+        account: &str,
+        widget: &str,
+    ) -> Result<Option<StoreId>, StateError>;
     /// The store mapped to `widget`, else the account's store without a widget (the first by
     /// id, should there be several), else none: Deskmate stays silent rather than answer as
     /// the wrong brand.

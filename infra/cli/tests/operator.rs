@@ -1,4 +1,4 @@
-//! `deskmate store connect` run as an operator would: the real binary, moto for the stack's
+//! The operator commands run as an operator would: the real binary, moto for the stack's
 //! table and Secrets Manager, the sandbox for Zendesk.
 
 use std::process::{Command, Output, Stdio};
@@ -349,5 +349,173 @@ async fn zendesk_setup_twice_leaves_one_webhook_and_two_branded_triggers_and_ver
             .await
             .unwrap()
             .contains("signature does not match")
+    );
+}
+
+fn run_with(f: &Fixture, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_deskmate"));
+    command
+        .args(args)
+        .env("DESKMATE_TABLE", &f.table)
+        .env("DESKMATE_AWS_ENDPOINT", moto())
+        .env("DESKMATE_ZENDESK_URL", f.sandbox.base_url())
+        .env("DESKMATE_API_URL", "https://api.example.test")
+        .stdin(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("the deskmate binary runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn widgets_are_listed_mapped_once_and_unmapped() {
+    let f = fixture().await;
+    let keys = f.sandbox.enable_messaging();
+    let (integration, shared_secret) = f.sandbox.add_conversations_integration(
+        "Deskmate",
+        "https://api.example.test/webhooks/conversations/acme",
+        &["conversation:message"],
+    );
+    let shoes = f.sandbox.add_brand("Shoes");
+    let bags = f.sandbox.add_brand("Bags");
+    let shoes_widget = f.sandbox.add_web_widget(shoes, "Shoes widget");
+    f.sandbox.add_web_widget(bags, "Bags widget");
+    for (name, id) in [("Acme Shoes", "shoes"), ("Acme Bags", "bags")] {
+        let output = run_with(
+            &f,
+            &[
+                "store",
+                "connect",
+                "--name",
+                name,
+                "--id",
+                id,
+                "--subdomain",
+                "acme",
+                "--bot-email",
+                "bot@acme.test",
+            ],
+            &[("DESKMATE_ZENDESK_API_TOKEN", &f.token)],
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+
+    let connect = [
+        "conversations",
+        "connect",
+        "--account",
+        "acme",
+        "--app-id",
+        &keys.app_id,
+        "--key-id",
+        &keys.key_id,
+        "--integration-id",
+    ];
+    let secrets = [
+        (
+            "DESKMATE_CONVERSATIONS_KEY_SECRET",
+            keys.key_secret.as_str(),
+        ),
+        (
+            "DESKMATE_CONVERSATIONS_SHARED_SECRET",
+            shared_secret.as_str(),
+        ),
+    ];
+    let wrong_integration = run_with(&f, &[&connect[..], &["not-ours"]].concat(), &secrets);
+    assert_eq!(wrong_integration.status.code(), Some(1));
+    assert!(
+        stderr(&wrong_integration).contains("is not a Conversations integration of app"),
+        "{}",
+        stderr(&wrong_integration)
+    );
+    let wrong_key = run_with(
+        &f,
+        &[&connect[..], &[integration.as_str()]].concat(),
+        &[("DESKMATE_CONVERSATIONS_KEY_SECRET", "nope"), secrets[1]],
+    );
+    assert!(
+        stderr(&wrong_key).contains("refused the Conversations API key"),
+        "{}",
+        stderr(&wrong_key)
+    );
+    let ok = run_with(
+        &f,
+        &[&connect[..], &[integration.as_str()]].concat(),
+        &secrets,
+    );
+    assert!(ok.status.success(), "{}", stderr(&ok));
+
+    let mapped = run_with(
+        &f,
+        &[
+            "widgets",
+            "map",
+            "--store",
+            "shoes",
+            "--widget",
+            &shoes_widget,
+        ],
+        &[],
+    );
+    assert!(mapped.status.success(), "{}", stderr(&mapped));
+    let taken = run_with(
+        &f,
+        &[
+            "widgets",
+            "map",
+            "--store",
+            "bags",
+            "--widget",
+            &shoes_widget,
+        ],
+        &[],
+    );
+    assert_eq!(taken.status.code(), Some(1));
+    assert!(
+        stderr(&taken).contains("already taken by store Acme Shoes"),
+        "{}",
+        stderr(&taken)
+    );
+
+    let list = run_with(
+        &f,
+        &["widgets", "list", "--account", "acme.zendesk.com", "--json"],
+        &[],
+    );
+    assert!(list.status.success(), "{}", stderr(&list));
+    let listed: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let widgets = listed["widgets"].as_array().unwrap();
+    assert_eq!(widgets.len(), 2);
+    let shoes_row = widgets
+        .iter()
+        .find(|w| w["integration_id"] == shoes_widget.as_str())
+        .unwrap();
+    assert_eq!(shoes_row["store"], "shoes");
+    assert_eq!(shoes_row["name"], "Shoes widget");
+    assert!(
+        widgets.iter().any(|w| w["store"].is_null()),
+        "the Bags widget is unmapped"
+    );
+    let text = run_with(&f, &["widgets", "list", "--account", "acme"], &[]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("(unmapped)"));
+
+    let unmapped = run_with(&f, &["widgets", "unmap", "--store", "shoes"], &[]);
+    assert!(unmapped.status.success(), "{}", stderr(&unmapped));
+    let remapped = run_with(
+        &f,
+        &[
+            "widgets",
+            "map",
+            "--store",
+            "bags",
+            "--widget",
+            &shoes_widget,
+        ],
+        &[],
+    );
+    assert!(
+        remapped.status.success(),
+        "the freed widget can go to another store: {}",
+        stderr(&remapped)
     );
 }
