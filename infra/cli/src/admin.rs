@@ -460,3 +460,88 @@ pub async fn widgets_unmap(stack: &Stack, store_id: &str) -> Result<Value, Strin
         json!({"store_id": store.id.as_str(), "widget": store.widget_integration_id, "mapped": false}),
     )
 }
+
+/// Who is default and who is next after whom, by name.
+fn switchboard_picture(switchboard: &Value, members: &[Value]) -> Value {
+    let name_of = |id: &Value| {
+        members
+            .iter()
+            .find(|m| &m["id"] == id)
+            .and_then(|m| m["name"].as_str())
+            .map(str::to_owned)
+    };
+    json!({
+        "default": name_of(&switchboard["defaultSwitchboardIntegrationId"]),
+        "next": members
+            .iter()
+            .map(|m| json!({"integration": m["name"], "next": name_of(&m["nextSwitchboardIntegrationId"])}))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// `deskmate switchboard register`: Deskmate becomes the default responder for new widget
+/// conversations, the Agent Workspace is next after it, and Deskmate is next after the Agent
+/// Workspace (so the bot resumes when a human closes the ticket). Safe to run again.
+pub async fn switchboard_register(stack: &Stack, account: &str) -> Result<Value, String> {
+    let account = normalize_subdomain(account)?;
+    let ports = stack.ports().await;
+    let settings = ports
+        .accounts
+        .account(&account)
+        .await
+        .map_err(|err| err.to_string())?
+        .ok_or_else(|| format!("no Conversations settings for {account}; run `deskmate conversations connect` first"))?;
+    let client = conversations_client(stack, &ports, &account).await?;
+    let failed =
+        |err: ZendeskError| format!("the Conversations API refused the switchboard change: {err}");
+    let (switchboard, members) = client.switchboard().await.map_err(failed)?;
+    let before = switchboard_picture(&switchboard, &members);
+    let switchboard_id = switchboard["id"].as_str().unwrap_or_default().to_owned();
+    let workspace = members
+        .iter()
+        .find(|m| m["integrationType"] == "zd:agentWorkspace")
+        .and_then(|m| m["id"].as_str())
+        .map(str::to_owned)
+        .ok_or("the Agent Workspace is not on the switchboard; turn on messaging in Admin Center first")?;
+    let deskmate = match members
+        .iter()
+        .find(|m| m["integrationId"] == settings.integration_id.as_str())
+    {
+        Some(member) => member["id"].as_str().unwrap_or_default().to_owned(),
+        None => {
+            let body = json!({"name": "deskmate", "integrationId": settings.integration_id, "deliverStandbyEvents": false});
+            let created = client
+                .create_switchboard_integration(&switchboard_id, &body)
+                .await
+                .map_err(failed)?;
+            created["id"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    client
+        .update_switchboard_integration(
+            &switchboard_id,
+            &deskmate,
+            &json!({"nextSwitchboardIntegrationId": workspace}),
+        )
+        .await
+        .map_err(failed)?;
+    client
+        .update_switchboard_integration(
+            &switchboard_id,
+            &workspace,
+            &json!({"nextSwitchboardIntegrationId": deskmate}),
+        )
+        .await
+        .map_err(failed)?;
+    client
+        .update_switchboard(
+            &switchboard_id,
+            &json!({"enabled": true, "defaultSwitchboardIntegrationId": deskmate}),
+        )
+        .await
+        .map_err(failed)?;
+    let (switchboard, members) = client.switchboard().await.map_err(failed)?;
+    Ok(
+        json!({"account": account, "before": before, "after": switchboard_picture(&switchboard, &members)}),
+    )
+}

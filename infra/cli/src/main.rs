@@ -47,6 +47,24 @@ enum Command {
     /// Brand Web Widgets and the stores they route to.
     #[command(subcommand)]
     Widgets(WidgetsCommand),
+    /// The account's messaging switchboard.
+    #[command(subcommand)]
+    Switchboard(SwitchboardCommand),
+}
+
+#[derive(Subcommand)]
+enum SwitchboardCommand {
+    /// Make Deskmate the default responder for new widget conversations, with the Agent
+    /// Workspace next after it and Deskmate next after the Agent Workspace. Safe to run again;
+    /// prints the switchboard before and after.
+    ///
+    /// Example: deskmate switchboard register --account acme --table deskmate-StateTable-XYZ
+    Register {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long)]
+        account: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -266,6 +284,12 @@ async fn main() -> ExitCode {
             store,
             widget,
         }) => admin::widgets_map(&stack(&args), &store, &widget)
+            .await
+            .map(|result| print_result(&args, &result)),
+        Command::Switchboard(SwitchboardCommand::Register {
+            stack: args,
+            account,
+        }) => admin::switchboard_register(&stack(&args), &account)
             .await
             .map(|result| print_result(&args, &result)),
         Command::Widgets(WidgetsCommand::Unmap { stack: args, store }) => {

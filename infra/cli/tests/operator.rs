@@ -519,3 +519,78 @@ async fn widgets_are_listed_mapped_once_and_unmapped() {
         stderr(&remapped)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switchboard_register_twice_leaves_deskmate_default_with_next_pointers_both_ways() {
+    let f = fixture().await;
+    let keys = f.sandbox.enable_messaging();
+    let (integration, shared_secret) = f.sandbox.add_conversations_integration(
+        "Deskmate",
+        "https://api.example.test/webhooks/conversations/acme",
+        &["conversation:message"],
+    );
+    let secrets = [
+        (
+            "DESKMATE_CONVERSATIONS_KEY_SECRET",
+            keys.key_secret.as_str(),
+        ),
+        (
+            "DESKMATE_CONVERSATIONS_SHARED_SECRET",
+            shared_secret.as_str(),
+        ),
+    ];
+    let connect = run_with(
+        &f,
+        &[
+            "conversations",
+            "connect",
+            "--account",
+            "acme",
+            "--app-id",
+            &keys.app_id,
+            "--key-id",
+            &keys.key_id,
+            "--integration-id",
+            &integration,
+        ],
+        &secrets,
+    );
+    assert!(connect.status.success(), "{}", stderr(&connect));
+    assert_eq!(
+        f.sandbox.switchboard().0.as_deref(),
+        Some("zd-agentWorkspace"),
+        "messaging starts with the Agent Workspace"
+    );
+
+    let mut outputs = Vec::new();
+    for _ in 0..2 {
+        let output = run_with(
+            &f,
+            &["switchboard", "register", "--account", "acme", "--json"],
+            &[],
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+        outputs.push(serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap());
+    }
+    let (default, next) = f.sandbox.switchboard();
+    assert_eq!(default.as_deref(), Some("deskmate"));
+    assert_eq!(
+        next.len(),
+        2,
+        "one Deskmate switchboard integration: {next:?}"
+    );
+    assert!(
+        next.contains(&("deskmate".to_owned(), Some("zd-agentWorkspace".to_owned()))),
+        "{next:?}"
+    );
+    assert!(
+        next.contains(&("zd-agentWorkspace".to_owned(), Some("deskmate".to_owned()))),
+        "{next:?}"
+    );
+    assert_eq!(outputs[0]["before"]["default"], "zd-agentWorkspace");
+    assert_eq!(outputs[0]["after"]["default"], "deskmate");
+    assert_eq!(
+        outputs[1]["before"], outputs[1]["after"],
+        "the second run changes nothing"
+    );
+}

@@ -79,8 +79,16 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/sc/v2/apps/{app}/integrations", get(integrations))
         .route("/sc/v2/apps/{app}/switchboards", get(switchboards))
         .route(
+            "/sc/v2/apps/{app}/switchboards/{id}",
+            axum::routing::patch(update_switchboard),
+        )
+        .route(
             "/sc/v2/apps/{app}/switchboards/{id}/switchboardIntegrations",
-            get(switchboard_integrations),
+            get(switchboard_integrations).post(create_switchboard_integration),
+        )
+        .route(
+            "/sc/v2/apps/{app}/switchboards/{id}/switchboardIntegrations/{member}",
+            axum::routing::patch(update_switchboard_integration),
         )
         .layer(middleware::from_fn_with_state(shared.clone(), authenticate))
         .with_state(shared)
@@ -273,14 +281,116 @@ async fn switchboard_integrations(
     let list: Vec<Value> = messaging
         .switchboard_integrations
         .iter()
-        .map(|s| {
-            let mut json = Messaging::switchboard_integration_json(s);
-            json["deliverStandbyEvents"] = json!(s.deliver_standby_events);
-            if let Some(next) = &s.next {
-                json["nextSwitchboardIntegrationId"] = json!(next);
-            }
-            json
-        })
+        .map(member_json)
         .collect();
     ok(json!({"switchboardIntegrations": list}))
+}
+
+async fn update_switchboard(
+    State(shared): State<Arc<Shared>>,
+    Path((app, _switchboard)): Path<(String, String)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Answer {
+    let mut world = shared.world();
+    known(world.messaging.as_ref(), &app, None)?;
+    let messaging = world.messaging();
+    if let Some(default) = body["defaultSwitchboardIntegrationId"].as_str() {
+        if !messaging
+            .switchboard_integrations
+            .iter()
+            .any(|s| s.id == default)
+        {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "defaultSwitchboardIntegrationId is not on the switchboard",
+            ));
+        }
+        messaging.default_integration = Some(default.to_owned());
+    }
+    ok(
+        json!({"switchboard": {"id": messaging.switchboard_id, "enabled": true, "defaultSwitchboardIntegrationId": messaging.default_integration}}),
+    )
+}
+
+fn member_json(s: &crate::messaging::SwitchboardIntegration) -> Value {
+    let mut json = Messaging::switchboard_integration_json(s);
+    json["deliverStandbyEvents"] = json!(s.deliver_standby_events);
+    if let Some(next) = &s.next {
+        json["nextSwitchboardIntegrationId"] = json!(next);
+    }
+    json
+}
+
+async fn create_switchboard_integration(
+    State(shared): State<Arc<Shared>>,
+    Path((app, _switchboard)): Path<(String, String)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Answer {
+    let mut world = shared.world();
+    known(world.messaging.as_ref(), &app, None)?;
+    let (Some(name), Some(integration)) = (body["name"].as_str(), body["integrationId"].as_str())
+    else {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "name and integrationId are required",
+        ));
+    };
+    let messaging = world.messaging();
+    if messaging
+        .switchboard_integrations
+        .iter()
+        .any(|s| s.name == name)
+    {
+        return Err(error(
+            StatusCode::CONFLICT,
+            "conflict",
+            "A switchboard integration with this name already exists",
+        ));
+    }
+    let member = crate::messaging::SwitchboardIntegration {
+        id: crate::messaging::object_id(),
+        name: name.to_owned(),
+        integration_id: integration.to_owned(),
+        integration_type: "custom".into(),
+        deliver_standby_events: body["deliverStandbyEvents"].as_bool().unwrap_or(true),
+        next: body["nextSwitchboardIntegrationId"]
+            .as_str()
+            .map(str::to_owned),
+    };
+    let json = member_json(&member);
+    messaging.switchboard_integrations.push(member);
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"switchboardIntegration": json})),
+    ))
+}
+
+async fn update_switchboard_integration(
+    State(shared): State<Arc<Shared>>,
+    Path((app, _switchboard, member)): Path<(String, String, String)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Answer {
+    let mut world = shared.world();
+    known(world.messaging.as_ref(), &app, None)?;
+    let messaging = world.messaging();
+    let Some(entry) = messaging
+        .switchboard_integrations
+        .iter_mut()
+        .find(|s| s.id == member)
+    else {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            "switchboard_integration_not_found",
+            "Switchboard integration not found",
+        ));
+    };
+    if let Some(next) = body.get("nextSwitchboardIntegrationId") {
+        entry.next = next.as_str().map(str::to_owned);
+    }
+    if let Some(standby) = body["deliverStandbyEvents"].as_bool() {
+        entry.deliver_standby_events = standby;
+    }
+    ok(json!({"switchboardIntegration": member_json(entry)}))
 }

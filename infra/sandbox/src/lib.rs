@@ -361,6 +361,28 @@ impl Sandbox {
             .map(|s| s.name.clone())
     }
 
+    /// The switchboard by names: the default responder, and who is next after whom.
+    pub fn switchboard(&self) -> (Option<String>, Vec<(String, Option<String>)>) {
+        let mut world = self.shared.world();
+        let messaging = world.messaging();
+        let name = |id: &Option<String>| {
+            id.as_ref()
+                .and_then(|id| {
+                    messaging
+                        .switchboard_integrations
+                        .iter()
+                        .find(|s| &s.id == id)
+                })
+                .map(|s| s.name.clone())
+        };
+        let next = messaging
+            .switchboard_integrations
+            .iter()
+            .map(|s| (s.name.clone(), name(&s.next)))
+            .collect();
+        (name(&messaging.default_integration), next)
+    }
+
     pub fn messaging_ticket(&self, conversation: &str) -> Option<u64> {
         self.shared
             .world()

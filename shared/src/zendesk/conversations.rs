@@ -154,6 +154,84 @@ impl ConversationsClient {
         self.rest.url(&format!("/conversations/{id}{tail}"))
     }
 
+    /// The app's switchboard (one per app) and its integrations.
+    pub async fn switchboard(&self) -> Result<(Value, Vec<Value>), ZendeskError> {
+        let listed: Value = self
+            .rest
+            .call(Method::GET, &self.rest.url("/switchboards"), None)
+            .await?;
+        let switchboard = listed["switchboards"]
+            .as_array()
+            .and_then(|s| s.first().cloned())
+            .ok_or(ZendeskError::NotFound)?;
+        let id = switchboard["id"].as_str().unwrap_or_default();
+        let members: Value = self
+            .rest
+            .call(
+                Method::GET,
+                &self
+                    .rest
+                    .url(&format!("/switchboards/{id}/switchboardIntegrations")),
+                None,
+            )
+            .await?;
+        Ok((
+            switchboard.clone(),
+            members["switchboardIntegrations"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        ))
+    }
+
+    pub async fn create_switchboard_integration(
+        &self,
+        switchboard: &str,
+        body: &Value,
+    ) -> Result<Value, ZendeskError> {
+        let created: Value = self
+            .rest
+            .call(
+                Method::POST,
+                &self.rest.url(&format!(
+                    "/switchboards/{switchboard}/switchboardIntegrations"
+                )),
+                Some(body),
+            )
+            .await?;
+        Ok(created["switchboardIntegration"].clone())
+    }
+
+    pub async fn update_switchboard_integration(
+        &self,
+        switchboard: &str,
+        id: &str,
+        body: &Value,
+    ) -> Result<(), ZendeskError> {
+        let path = format!("/switchboards/{switchboard}/switchboardIntegrations/{id}");
+        let _: Value = self
+            .rest
+            .call(Method::PATCH, &self.rest.url(&path), Some(body))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn update_switchboard(
+        &self,
+        switchboard: &str,
+        body: &Value,
+    ) -> Result<(), ZendeskError> {
+        let _: Value = self
+            .rest
+            .call(
+                Method::PATCH,
+                &self.rest.url(&format!("/switchboards/{switchboard}")),
+                Some(body),
+            )
+            .await?;
+        Ok(())
+    }
+
     /// The app's integrations of these types (e.g. `web` for the brands' widgets).
     pub async fn integrations(&self, types: &str) -> Result<Vec<Value>, ZendeskError> {
         let answer: Value = self
