@@ -36,6 +36,8 @@ pub trait SecretStore: Send + Sync {
 #[async_trait]
 pub trait SecretVault: Send + Sync {
     async fn put_secret(&self, name: &str, value: &SecretString) -> Result<(), SecretsError>;
+    /// Deletes the secret at once (no recovery window); a missing secret is not an error.
+    async fn delete_secret(&self, name: &str) -> Result<(), SecretsError>;
 }
 
 pub struct SecretsManagerStore {
@@ -144,6 +146,30 @@ impl SecretVault for SecretsManagerStore {
             .remove(name);
         Ok(())
     }
+
+    async fn delete_secret(&self, name: &str) -> Result<(), SecretsError> {
+        let deleted = self
+            .client
+            .delete_secret()
+            .secret_id(name)
+            .force_delete_without_recovery(true)
+            .send()
+            .await;
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        match deleted {
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            other => other.map(|_| ()).map_err(unavailable),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -180,6 +206,14 @@ impl SecretStore for MemorySecrets {
 impl SecretVault for MemorySecrets {
     async fn put_secret(&self, name: &str, value: &SecretString) -> Result<(), SecretsError> {
         self.insert(name, value.clone());
+        Ok(())
+    }
+
+    async fn delete_secret(&self, name: &str) -> Result<(), SecretsError> {
+        self.values
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
         Ok(())
     }
 }

@@ -20,6 +20,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use crate::local::OperatorPorts;
+use crate::setup::SetupError;
 use crate::setup::{
     ConversationsCredentials, NewStore, connect_conversations, connect_store,
     explain_connection_error, normalize_subdomain,
@@ -544,4 +545,136 @@ pub async fn switchboard_register(stack: &Stack, account: &str) -> Result<Value,
     Ok(
         json!({"account": account, "before": before, "after": switchboard_picture(&switchboard, &members)}),
     )
+}
+
+/// The store's settings an operator may see (no secrets, no hashes).
+fn store_summary(store: &deskmate_shared::domain::StoreConfig) -> Value {
+    json!({
+        "store_id": store.id.as_str(),
+        "name": store.name,
+        "account": format!("{}.zendesk.com", store.subdomain),
+        "bot_email": store.bot_email,
+        "bot_user_id": store.bot_user_id,
+        "brand_id": store.brand_id,
+        "widget": store.widget_integration_id,
+        "signatures_verified": store.webhook_signing_secret.is_some(),
+        "agent": match &store.agent {
+            AgentSettings::Knowledge { .. } => "knowledge",
+            AgentSettings::Openai { .. } => "openai",
+            AgentSettings::Webhook { .. } => "webhook",
+        },
+    })
+}
+
+/// `deskmate store list`.
+pub async fn store_list(stack: &Stack) -> Result<Value, String> {
+    let ports = stack.ports().await;
+    let stores = ports
+        .stores
+        .list_stores()
+        .await
+        .map_err(|err| format!("could not read table {}: {err}", stack.table))?;
+    Ok(json!({"stores": stores.iter().map(store_summary).collect::<Vec<_>>()}))
+}
+
+/// `deskmate store show`.
+pub async fn store_show(stack: &Stack, store_id: &str) -> Result<Value, String> {
+    let ports = stack.ports().await;
+    Ok(store_summary(&load_store(&ports, stack, store_id).await?))
+}
+
+/// `deskmate store test`: the connection test again, with the stored credentials.
+pub async fn store_test(stack: &Stack, store_id: &str) -> Result<Value, String> {
+    let ports = stack.ports().await;
+    let store = load_store(&ports, stack, store_id).await?;
+    let token = ports
+        .secrets
+        .secret(&store.zendesk_token_secret)
+        .await
+        .map_err(|err| format!("the store's Zendesk API token: {err}"))?;
+    let client = stack.support_client(&store.subdomain, &store.bot_email, &token);
+    let bot = client
+        .me()
+        .await
+        .map_err(|err| explain_connection_error(&store.subdomain, &SetupError::Zendesk(err)))?;
+    if !bot.is_full_agent() {
+        return Err(format!(
+            "the bot user {} is not a full Agent any more; give it the Agent role",
+            bot.name
+        ));
+    }
+    Ok(json!({"store_id": store.id.as_str(), "connected_as": bot.name, "role": bot.role}))
+}
+
+/// `deskmate store rotate-token`: a new webhook or tool token, printed once; the old one stops
+/// working at once.
+pub async fn store_rotate_token(
+    stack: &Stack,
+    store_id: &str,
+    tool: bool,
+) -> Result<Value, String> {
+    let ports = stack.ports().await;
+    let mut store = load_store(&ports, stack, store_id).await?;
+    let (token, field, next) = if tool {
+        let token = generate_token("dmt");
+        store.tool_token_hash = Some(TokenHash::of(token.expose_secret()));
+        (
+            token,
+            "tool_token",
+            "give the new token to your AI agent platform's escalate tool",
+        )
+    } else {
+        let token = generate_token("dmw");
+        store.webhook_token_hash = TokenHash::of(token.expose_secret());
+        (
+            token,
+            "webhook_bearer_token",
+            "paste it into the Zendesk webhook's Bearer token, or run `deskmate zendesk setup`",
+        )
+    };
+    ports
+        .stores
+        .save_store(&store)
+        .await
+        .map_err(|err| err.to_string())?;
+    Ok(json!({"store_id": store.id.as_str(), field: token.expose_secret(), "next": next}))
+}
+
+/// `deskmate store disconnect`: removes the store's secrets and state; Zendesk is left as it
+/// is, and the answer says what to remove there.
+pub async fn store_disconnect(stack: &Stack, store_id: &str) -> Result<Value, String> {
+    let ports = stack.ports().await;
+    let store = load_store(&ports, stack, store_id).await?;
+    ports
+        .vault
+        .delete_secret(&store.zendesk_token_secret)
+        .await
+        .map_err(|err| format!("could not delete the store's API token secret: {err}"))?;
+    ports
+        .stores
+        .delete_store(&store)
+        .await
+        .map_err(|err| err.to_string())?;
+    let others = ports
+        .stores
+        .list_stores()
+        .await
+        .map_err(|err| err.to_string())?
+        .into_iter()
+        .filter(|s| s.subdomain == store.subdomain)
+        .count();
+    let mut remove = vec![
+        format!("the webhook \"Deskmate events ({})\"", store.id),
+        format!("its triggers \"Deskmate ({}): …\"", store.id),
+    ];
+    if others == 0 {
+        remove.push("the Conversations integration (the account's last store is gone)".into());
+        remove.push(format!("the bot user {} (optional)", store.bot_email));
+    }
+    Ok(json!({
+        "store_id": store.id.as_str(),
+        "removed": ["Zendesk API token secret", "store settings and tokens", "widget mapping", "bot state and reply records"],
+        "remove_in_zendesk": remove,
+        "stores_left_on_account": others,
+    }))
 }

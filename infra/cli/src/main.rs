@@ -167,6 +167,54 @@ struct StackArgs {
 
 #[derive(Subcommand)]
 enum StoreCommand {
+    /// List the connected stores.
+    ///
+    /// Example: deskmate store list --table deskmate-StateTable-XYZ
+    List {
+        #[command(flatten)]
+        stack: StackArgs,
+    },
+    /// Show one store's settings (never its secrets).
+    ///
+    /// Example: deskmate store show --store acme-shoes --table deskmate-StateTable-XYZ
+    Show {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long)]
+        store: String,
+    },
+    /// Test the store's Zendesk connection with its stored credentials.
+    ///
+    /// Example: deskmate store test --store acme-shoes --table deskmate-StateTable-XYZ
+    Test {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long)]
+        store: String,
+    },
+    /// Replace the store's webhook token (or, with --tool, its escalate tool token); the new one
+    /// is printed once and the old one stops working.
+    ///
+    /// Example: deskmate store rotate-token --store acme-shoes --tool --table deskmate-StateTable-XYZ
+    RotateToken {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long)]
+        store: String,
+        /// Rotate the escalate tool's token instead of the webhook's.
+        #[arg(long)]
+        tool: bool,
+    },
+    /// Remove the store's secrets, state and widget mapping. Zendesk is left as it is; the
+    /// answer lists what to remove there.
+    ///
+    /// Example: deskmate store disconnect --store acme-shoes --table deskmate-StateTable-XYZ
+    Disconnect {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long)]
+        store: String,
+    },
     /// Connect a store: test the Zendesk connection, save it, print what to paste into Zendesk.
     /// The bot's API token is read from DESKMATE_ZENDESK_API_TOKEN or standard input.
     ///
@@ -286,6 +334,31 @@ async fn main() -> ExitCode {
         }) => admin::widgets_map(&stack(&args), &store, &widget)
             .await
             .map(|result| print_result(&args, &result)),
+        Command::Store(StoreCommand::List { stack: args }) => admin::store_list(&stack(&args))
+            .await
+            .map(|result| print_result(&args, &result)),
+        Command::Store(StoreCommand::Show { stack: args, store }) => {
+            admin::store_show(&stack(&args), &store)
+                .await
+                .map(|result| print_result(&args, &result))
+        }
+        Command::Store(StoreCommand::Test { stack: args, store }) => {
+            admin::store_test(&stack(&args), &store)
+                .await
+                .map(|result| print_result(&args, &result))
+        }
+        Command::Store(StoreCommand::RotateToken {
+            stack: args,
+            store,
+            tool,
+        }) => admin::store_rotate_token(&stack(&args), &store, tool)
+            .await
+            .map(|result| print_result(&args, &result)),
+        Command::Store(StoreCommand::Disconnect { stack: args, store }) => {
+            admin::store_disconnect(&stack(&args), &store)
+                .await
+                .map(|result| print_result(&args, &result))
+        }
         Command::Switchboard(SwitchboardCommand::Register {
             stack: args,
             account,

@@ -27,6 +27,8 @@ async fn sdk() -> aws_config::SdkConfig {
 
 struct Fixture {
     sandbox: Sandbox,
+    /// This test's store id (secret names derive from it, so tests must not share one).
+    id: String,
     table: String,
     token: String,
     dynamodb: aws_sdk_dynamodb::Client,
@@ -50,6 +52,7 @@ async fn fixture() -> Fixture {
     DynamoState::create_table(&dynamodb, &table).await.unwrap();
     Fixture {
         sandbox,
+        id: format!("acme-{nanos:x}"),
         table,
         token,
         dynamodb,
@@ -78,6 +81,11 @@ impl Fixture {
                 email,
             ])
             .args(extra)
+            .args(if extra.contains(&"--id") {
+                vec![]
+            } else {
+                vec!["--id", self.id.as_str()]
+            })
             .env("DESKMATE_TABLE", &self.table)
             .env("DESKMATE_AWS_ENDPOINT", moto())
             .env("DESKMATE_ZENDESK_URL", zendesk)
@@ -105,17 +113,17 @@ async fn connecting_a_store_saves_it_and_prints_the_card_once() {
     );
     assert!(output.status.success(), "{}", stderr(&output));
     let card: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(card["store_id"], "acme-shoes");
+    assert_eq!(card["store_id"], f.id.as_str());
     assert_eq!(card["account"], "acme.zendesk.com");
     assert_eq!(
         card["webhook_url"],
-        "https://api.example.test/webhooks/zendesk/acme-shoes"
+        format!("https://api.example.test/webhooks/zendesk/{}", f.id)
     );
     assert_eq!(card["tool_url"], "https://api.example.test/tools/escalate");
 
     let state = DynamoState::new(f.dynamodb.clone(), &f.table);
     let store = state
-        .store(&StoreId::parse("acme-shoes").unwrap())
+        .store(&StoreId::parse(&f.id).unwrap())
         .await
         .unwrap()
         .expect("saved");
@@ -260,7 +268,7 @@ async fn zendesk_setup_twice_leaves_one_webhook_and_two_branded_triggers_and_ver
 
     let mut last = serde_json::Value::Null;
     for _ in 0..2 {
-        let output = run(&f, &["zendesk", "setup", "--store", "acme-shoes", "--json"]);
+        let output = run(&f, &["zendesk", "setup", "--store", &f.id, "--json"]);
         assert!(output.status.success(), "{}", stderr(&output));
         last = serde_json::from_slice(&output.stdout).unwrap();
     }
@@ -268,7 +276,7 @@ async fn zendesk_setup_twice_leaves_one_webhook_and_two_branded_triggers_and_ver
     assert_eq!(webhooks.len(), 1, "{webhooks:?}");
     assert_eq!(
         webhooks[0].2,
-        "https://api.example.test/webhooks/zendesk/acme-shoes"
+        format!("https://api.example.test/webhooks/zendesk/{}", f.id)
     );
     let triggers = f.sandbox.triggers();
     assert_eq!(triggers.len(), 2, "{triggers:?}");
@@ -284,7 +292,7 @@ async fn zendesk_setup_twice_leaves_one_webhook_and_two_branded_triggers_and_ver
 
     let state = Arc::new(DynamoState::new(f.dynamodb.clone(), &f.table));
     let store = state
-        .store(&StoreId::parse("acme-shoes").unwrap())
+        .store(&StoreId::parse(&f.id).unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -299,33 +307,7 @@ async fn zendesk_setup_twice_leaves_one_webhook_and_two_branded_triggers_and_ver
     );
 
     // The ticket webhook now refuses a delivery whose signature is forged.
-    let sdk = sdk().await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(format!("{}-jobs", f.table))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let config = deskmate_cli::local::local_configs(Some(f.sandbox.base_url().to_owned()));
-    let zendesk = Arc::new(ZendeskConnector::from_config(
-        Arc::new(SecretsManagerStore::new(
-            f.secrets.clone(),
-            std::time::Duration::ZERO,
-        )),
-        &config.1,
-    ));
-    let functions = deskmate_cli::server::Functions::new(
-        state,
-        Arc::new(SqsQueue::new(sqs, &queue_url)),
-        zendesk,
-        &config.0,
-    );
-    let url = deskmate_cli::server::serve(deskmate_cli::server::routes(functions), "127.0.0.1:0")
-        .await
-        .unwrap();
+    let url = ticket_webhook_server(&f).await;
     let body = r#"{"event":"ticket_created","ticket_id":"7"}"#;
     let now = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
@@ -334,7 +316,7 @@ async fn zendesk_setup_twice_leaves_one_webhook_and_two_branded_triggers_and_ver
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
     let response = reqwest::Client::new()
-        .post(format!("{url}/webhooks/zendesk/acme-shoes"))
+        .post(format!("{url}/webhooks/zendesk/{}", f.id))
         .bearer_auth(bearer)
         .header("x-zendesk-webhook-signature-timestamp", &timestamp)
         .header("x-zendesk-webhook-signature", "Zm9yZ2VkIHNpZ25hdHVyZQ==")
@@ -592,5 +574,126 @@ async fn switchboard_register_twice_leaves_deskmate_default_with_next_pointers_b
     assert_eq!(
         outputs[1]["before"], outputs[1]["after"],
         "the second run changes nothing"
+    );
+}
+
+/// Deskmate's routes over the fixture's table, as the deployed functions would serve them.
+async fn ticket_webhook_server(f: &Fixture) -> String {
+    let sdk = sdk().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("{}-jobs", f.table))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let (ingress, worker) =
+        deskmate_cli::local::local_configs(Some(f.sandbox.base_url().to_owned()));
+    let zendesk = Arc::new(ZendeskConnector::from_config(
+        Arc::new(SecretsManagerStore::new(
+            f.secrets.clone(),
+            std::time::Duration::ZERO,
+        )),
+        &worker,
+    ));
+    let state = Arc::new(DynamoState::new(f.dynamodb.clone(), &f.table));
+    let functions = deskmate_cli::server::Functions::new(
+        state,
+        Arc::new(SqsQueue::new(sqs, &queue_url)),
+        zendesk,
+        &ingress,
+    );
+    deskmate_cli::server::serve(deskmate_cli::server::routes(functions), "127.0.0.1:0")
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disconnected_store_loses_its_secrets_and_items_and_its_webhook_answers_401() {
+    let f = fixture().await;
+    let connect = f.connect(
+        "acme",
+        "bot@acme.test",
+        &f.token,
+        f.sandbox.base_url(),
+        &["--json"],
+    );
+    assert!(connect.status.success(), "{}", stderr(&connect));
+    let card: serde_json::Value = serde_json::from_slice(&connect.stdout).unwrap();
+    let bearer = card["webhook_bearer_token"].as_str().unwrap().to_owned();
+
+    let test = run(&f, &["store", "test", "--store", &f.id, "--json"]);
+    assert!(test.status.success(), "{}", stderr(&test));
+    let list = run(&f, &["store", "list", "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(listed["stores"][0]["store_id"], f.id.as_str());
+    assert!(
+        !String::from_utf8_lossy(&list.stdout).contains(&bearer),
+        "list never shows tokens"
+    );
+
+    let endpoint = format!(
+        "{}/webhooks/zendesk/{}",
+        ticket_webhook_server(&f).await,
+        f.id
+    );
+    let deliver = |token: String| {
+        let endpoint = endpoint.clone();
+        async move {
+            reqwest::Client::new()
+                .post(endpoint)
+                .bearer_auth(token)
+                .body(r#"{"event":"ticket_created","ticket_id":"7"}"#)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        deliver(bearer.clone()).await,
+        202,
+        "connected: the webhook accepts its token"
+    );
+
+    let secret_name = format!("deskmate/{}/zendesk-api-token", f.id);
+    let output = run(&f, &["store", "disconnect", "--store", &f.id, "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let remove = answer["remove_in_zendesk"].to_string();
+    assert!(
+        remove.contains(&format!("Deskmate events ({})", f.id))
+            && remove.contains("Conversations integration"),
+        "{remove}"
+    );
+
+    assert!(
+        f.secrets
+            .get_secret_value()
+            .secret_id(&secret_name)
+            .send()
+            .await
+            .is_err(),
+        "the API token secret is gone"
+    );
+    let scan = f.dynamodb.scan().table_name(&f.table).send().await.unwrap();
+    let left: Vec<_> = scan
+        .items()
+        .iter()
+        .filter(|item| format!("{item:?}").contains(&f.id))
+        .collect();
+    assert!(left.is_empty(), "no item of the store is left: {left:?}");
+    assert_eq!(
+        deliver(bearer).await,
+        401,
+        "the webhook no longer knows the store"
+    );
+    assert_eq!(
+        f.sandbox.webhooks().len(),
+        0,
+        "Zendesk was left untouched (setup never ran here)"
     );
 }

@@ -92,6 +92,29 @@ impl DynamoState {
         Ok(())
     }
 
+    /// Every item whose partition key starts with `prefix` (a scan: operator tooling only).
+    async fn scan_items(&self, prefix: &str) -> Result<Vec<Item>, StateError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(pk, :prefix)")
+                .expression_attribute_values(":prefix", s(prefix))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
     async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StateError> {
         let output = self
             .client
@@ -297,6 +320,61 @@ impl StoreDirectory for DynamoState {
                 .item("pk", s(tool_token_pk(hash)))
                 .item("sk", s("TOKEN"))
                 .item("store_id", s(store.id.as_str()))
+                .send()
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    async fn list_stores(&self) -> Result<Vec<StoreConfig>, StateError> {
+        let mut stores = Vec::new();
+        for item in self.scan_items("STORE#").await? {
+            if text(&item, "sk") != Some("CONFIG") {
+                continue;
+            }
+            let id = text(&item, "pk")
+                .and_then(|pk| pk.strip_prefix("STORE#"))
+                .unwrap_or_default();
+            if let Ok(id) = StoreId::parse(id)
+                && let Some(store) = self.store(&id).await?
+            {
+                stores.push(store);
+            }
+        }
+        stores.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        Ok(stores)
+    }
+
+    async fn delete_store(&self, store: &StoreConfig) -> Result<(), StateError> {
+        let mut keys = vec![
+            (store_pk(&store.id), "CONFIG".to_owned()),
+            (account_pk(&store.subdomain), store_pk(&store.id)),
+        ];
+        if let Some(hash) = &store.tool_token_hash {
+            keys.push((tool_token_pk(hash), "TOKEN".to_owned()));
+        }
+        if let Some(widget) = &store.widget_integration_id
+            && self.widget_owner(&store.subdomain, widget).await?.as_ref() == Some(&store.id)
+        {
+            keys.push((widget_pk(&store.subdomain, widget), "ROUTE".to_owned()));
+        }
+        for prefix in [
+            format!("THREAD#{}#", store.id),
+            format!("DELIVERY#{}:", store.id),
+        ] {
+            for item in self.scan_items(&prefix).await? {
+                if let (Some(pk), Some(sk)) = (text(&item, "pk"), text(&item, "sk")) {
+                    keys.push((pk.to_owned(), sk.to_owned()));
+                }
+            }
+        }
+        for (pk, sk) in keys {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s(pk))
+                .key("sk", s(sk))
                 .send()
                 .await
                 .map_err(unavailable)?;

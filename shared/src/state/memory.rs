@@ -57,6 +57,23 @@ impl StoreDirectory for MemoryState {
         Ok(())
     }
 
+    async fn list_stores(&self) -> Result<Vec<StoreConfig>, StateError> {
+        let mut stores: Vec<StoreConfig> = self.tables().stores.values().cloned().collect();
+        stores.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        Ok(stores)
+    }
+
+    async fn delete_store(&self, store: &StoreConfig) -> Result<(), StateError> {
+        let mut tables = self.tables();
+        tables.stores.remove(&store.id);
+        tables.widgets.retain(|_, owner| *owner != store.id);
+        tables.bot_states.retain(|(owner, _), _| *owner != store.id);
+        tables.claims.retain(|(owner, _, _), _| *owner != store.id);
+        let prefix = format!("{}:", store.id);
+        tables.deliveries.retain(|key, _| !key.starts_with(&prefix));
+        Ok(())
+    }
+
     async fn store_for_tool_token(&self, hash: &TokenHash) -> Result<Option<StoreId>, StateError> {
         Ok(self
             .tables()

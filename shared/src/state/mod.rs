@@ -30,6 +30,11 @@ pub trait StoreDirectory: Send + Sync {
     async fn save_store(&self, store: &StoreConfig) -> Result<(), StateError>;
     /// The store whose escalate-tool token has this hash.
     async fn store_for_tool_token(&self, hash: &TokenHash) -> Result<Option<StoreId>, StateError>;
+    /// Every connected store (operator tooling; not for the request path).
+    async fn list_stores(&self) -> Result<Vec<StoreConfig>, StateError>;
+    /// Removes the store and everything kept for it: its indexes, widget route, bot states,
+    /// reply claims and delivery records.
+    async fn delete_store(&self, store: &StoreConfig) -> Result<(), StateError>;
 }
 
 /// Conversations API settings, one per Zendesk account.
