@@ -112,6 +112,8 @@ pub fn store_id_from_name(name: &str) -> String {
 }
 
 pub struct ConnectArgs {
+    /// The markdown knowledge file the embedded agent answers from.
+    pub knowledge: Option<String>,
     pub name: String,
     pub id: Option<String>,
     pub subdomain: String,
@@ -126,6 +128,11 @@ pub async fn store_connect(
     api_token: SecretString,
 ) -> Result<Value, String> {
     let subdomain = normalize_subdomain(&args.subdomain)?;
+    let knowledge = match &args.knowledge {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|err| format!("cannot read the knowledge file {path}: {err}"))?,
+        None => String::new(),
+    };
     let id = args.id.unwrap_or_else(|| store_id_from_name(&args.name));
     let id = StoreId::parse(&id).map_err(|err| format!("store id {id:?}: {err}"))?;
     let ports = stack.ports().await;
@@ -143,7 +150,7 @@ pub async fn store_connect(
             brand_id: args.brand_id,
             instructions: String::new(),
             agent: AgentSettings::Knowledge {
-                knowledge_markdown: String::new(),
+                knowledge_markdown: knowledge,
             },
             display_name: args.name,
         },

@@ -237,6 +237,9 @@ enum StoreCommand {
         /// The Zendesk brand this store answers, on a multi-brand account.
         #[arg(long)]
         brand_id: Option<u64>,
+        /// A markdown file the embedded knowledge agent answers from.
+        #[arg(long, value_name = "FILE")]
+        knowledge: Option<String>,
     },
 }
 
@@ -284,10 +287,12 @@ async fn main() -> ExitCode {
             subdomain,
             bot_email,
             brand_id,
+            knowledge,
         }) => {
             store_connect(
                 stack,
                 ConnectArgs {
+                    knowledge,
                     name,
                     id,
                     subdomain,

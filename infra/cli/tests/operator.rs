@@ -579,6 +579,11 @@ async fn switchboard_register_twice_leaves_deskmate_default_with_next_pointers_b
 
 /// Deskmate's routes over the fixture's table, as the deployed functions would serve them.
 async fn ticket_webhook_server(f: &Fixture) -> String {
+    deployed_functions(f).await.0
+}
+
+/// The routes' URL and the job queue's URL.
+async fn deployed_functions(f: &Fixture) -> (String, String) {
     let sdk = sdk().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let queue_url = sqs
@@ -605,9 +610,194 @@ async fn ticket_webhook_server(f: &Fixture) -> String {
         zendesk,
         &ingress,
     );
-    deskmate_cli::server::serve(deskmate_cli::server::routes(functions), "127.0.0.1:0")
+    let url = deskmate_cli::server::serve(deskmate_cli::server::routes(functions), "127.0.0.1:0")
         .await
+        .unwrap();
+    (url, queue_url)
+}
+
+/// Runs the reply worker over every queued job until the queue is quiet, as Lambda would.
+async fn run_worker(f: &Fixture, queue_url: &str) {
+    let sdk = sdk().await;
+    let (_, config) = deskmate_cli::local::local_configs(Some(f.sandbox.base_url().to_owned()));
+    let secrets = Arc::new(SecretsManagerStore::new(
+        f.secrets.clone(),
+        std::time::Duration::ZERO,
+    ));
+    let queue = Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url));
+    let state = Arc::new(DynamoState::new(f.dynamodb.clone(), &f.table));
+    let worker = reply_worker::ReplyWorker::new(state, secrets, queue, &config);
+    let source = deskmate_cli::local::SqsEventSource {
+        client: aws_sdk_sqs::Client::new(&sdk),
+        queue_url: queue_url.to_owned(),
+    };
+    loop {
+        f.sandbox.settle().await;
+        let messages = source.receive(std::time::Duration::ZERO).await.unwrap();
+        if messages.is_empty() {
+            return;
+        }
+        let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
+        event.records = messages.clone();
+        let response = worker.handle_batch(event).await;
+        source.acknowledge(&messages, &response).await;
+    }
+}
+
+fn run_env(f: &Fixture, args: &[&str], env: &[(&str, String)]) -> Output {
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    run_with(f, args, &pairs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_brands_set_up_with_the_cli_are_each_answered_by_their_own_store() {
+    let f = fixture().await;
+    let (url, queue_url) = deployed_functions(&f).await;
+    let dir = std::env::temp_dir().join(format!("{}-knowledge", f.id));
+    std::fs::create_dir_all(&dir).unwrap();
+    let keys = f.sandbox.enable_messaging();
+    let (integration, shared_secret) = f.sandbox.add_conversations_integration(
+        "Deskmate",
+        &format!("{url}/webhooks/conversations/acme"),
+        &[
+            "conversation:message",
+            "conversation:create",
+            "switchboard:passControl",
+            "switchboard:releaseControl",
+        ],
+    );
+    let env = |extra: &[(&'static str, String)]| {
+        let mut all = vec![
+            ("DESKMATE_API_URL", url.clone()),
+            ("DESKMATE_ZENDESK_API_TOKEN", f.token.clone()),
+        ];
+        all.extend(extra.iter().cloned());
+        all
+    };
+    // (store suffix, brand, widget, the answer its knowledge file gives)
+    let mut brands = Vec::new();
+    for (brand_name, suffix, answer) in [
+        ("Shoes", "shoes", "Shoes go back within 30 days."),
+        ("Bags", "bags", "Bags go back within 14 days."),
+    ] {
+        let brand = f.sandbox.add_brand(brand_name);
+        let widget = f
+            .sandbox
+            .add_web_widget(brand, &format!("{brand_name} widget"));
+        let knowledge = dir.join(format!("{suffix}.md"));
+        std::fs::write(&knowledge, format!("# Returns\n{answer}\n")).unwrap();
+        let store_id = format!("{}-{suffix}", f.id);
+        let brand_text = brand.to_string();
+        let name = format!("Acme {brand_name}");
+        let connect = [
+            "store",
+            "connect",
+            "--name",
+            &name,
+            "--id",
+            &store_id,
+            "--subdomain",
+            "acme",
+            "--bot-email",
+            "bot@acme.test",
+            "--brand-id",
+            &brand_text,
+            "--knowledge",
+            knowledge.to_str().unwrap(),
+        ];
+        let output = run_env(&f, &connect, &env(&[]));
+        assert!(output.status.success(), "{}", stderr(&output));
+        let output = run_env(&f, &["zendesk", "setup", "--store", &store_id], &env(&[]));
+        assert!(output.status.success(), "{}", stderr(&output));
+        brands.push((store_id, name, brand, widget, answer));
+    }
+    let secrets = [
+        ("DESKMATE_CONVERSATIONS_KEY_SECRET", keys.key_secret.clone()),
+        (
+            "DESKMATE_CONVERSATIONS_SHARED_SECRET",
+            shared_secret.clone(),
+        ),
+    ];
+    let connect = [
+        "conversations",
+        "connect",
+        "--account",
+        "acme",
+        "--app-id",
+        &keys.app_id,
+        "--key-id",
+        &keys.key_id,
+        "--integration-id",
+        &integration,
+    ];
+    let output = run_env(&f, &connect, &env(&secrets));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = run_env(
+        &f,
+        &["switchboard", "register", "--account", "acme"],
+        &env(&[]),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    for (store_id, _, _, widget, _) in &brands {
+        let output = run_env(
+            &f,
+            &["widgets", "map", "--store", store_id, "--widget", widget],
+            &env(&[]),
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+
+    let customer = f
+        .sandbox
+        .add_user("Maria", "maria@example.test", Role::EndUser);
+    let mut threads = Vec::new();
+    for (_, name, brand, widget, answer) in &brands {
+        let ticket = f.sandbox.customer_emails(
+            customer,
+            Some(*brand),
+            "Returns",
+            "Can I get returns on this?",
+        );
+        let conversation = f.sandbox.widget_visitor_opens(widget, "Lee");
+        f.sandbox
+            .widget_visitor_says(&conversation, "Can I get returns on this?");
+        threads.push((ticket, conversation, name.clone(), *answer));
+    }
+    run_worker(&f, &queue_url).await;
+
+    let bot = f
+        .sandbox
+        .ticket(threads[0].0)
         .unwrap()
+        .assignee_id
+        .expect("the bot has the ticket");
+    for (ticket, conversation, name, answer) in threads {
+        let replies: Vec<_> = f
+            .sandbox
+            .comments(ticket)
+            .into_iter()
+            .filter(|c| c.author_id == bot && c.public)
+            .collect();
+        assert_eq!(replies.len(), 1, "{name}: ticket {ticket}");
+        assert!(
+            replies[0].body.contains(answer),
+            "{name}: {}",
+            replies[0].body
+        );
+        let messages: Vec<_> = f
+            .sandbox
+            .conversation_messages(&conversation)
+            .into_iter()
+            .filter(|m| m.author_type == "business")
+            .collect();
+        assert_eq!(messages.len(), 1, "{name}: {messages:?}");
+        assert!(
+            messages[0].text.contains(answer),
+            "{name}: {}",
+            messages[0].text
+        );
+        assert_eq!(messages[0].display_name.as_deref(), Some(name.as_str()));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
