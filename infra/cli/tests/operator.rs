@@ -27,8 +27,10 @@ async fn sdk() -> aws_config::SdkConfig {
 
 struct Fixture {
     sandbox: Sandbox,
-    /// This test's store id (secret names derive from it, so tests must not share one).
+    /// This test's store id and account (secret names derive from them, so tests must not
+    /// share one).
     id: String,
+    account: String,
     table: String,
     token: String,
     dynamodb: aws_sdk_dynamodb::Client,
@@ -53,6 +55,7 @@ async fn fixture() -> Fixture {
     Fixture {
         sandbox,
         id: format!("acme-{nanos:x}"),
+        account: format!("acme{nanos:x}"),
         table,
         token,
         dynamodb,
@@ -355,7 +358,10 @@ async fn widgets_are_listed_mapped_once_and_unmapped() {
     let keys = f.sandbox.enable_messaging();
     let (integration, shared_secret) = f.sandbox.add_conversations_integration(
         "Deskmate",
-        "https://api.example.test/webhooks/conversations/acme",
+        &format!(
+            "https://api.example.test/webhooks/conversations/{}",
+            f.account
+        ),
         &["conversation:message"],
     );
     let shoes = f.sandbox.add_brand("Shoes");
@@ -373,7 +379,7 @@ async fn widgets_are_listed_mapped_once_and_unmapped() {
                 "--id",
                 id,
                 "--subdomain",
-                "acme",
+                &f.account,
                 "--bot-email",
                 "bot@acme.test",
             ],
@@ -386,7 +392,7 @@ async fn widgets_are_listed_mapped_once_and_unmapped() {
         "conversations",
         "connect",
         "--account",
-        "acme",
+        &f.account,
         "--app-id",
         &keys.app_id,
         "--key-id",
@@ -461,7 +467,7 @@ async fn widgets_are_listed_mapped_once_and_unmapped() {
 
     let list = run_with(
         &f,
-        &["widgets", "list", "--account", "acme.zendesk.com", "--json"],
+        &["widgets", "list", "--account", &f.account, "--json"],
         &[],
     );
     assert!(list.status.success(), "{}", stderr(&list));
@@ -478,7 +484,7 @@ async fn widgets_are_listed_mapped_once_and_unmapped() {
         widgets.iter().any(|w| w["store"].is_null()),
         "the Bags widget is unmapped"
     );
-    let text = run_with(&f, &["widgets", "list", "--account", "acme"], &[]);
+    let text = run_with(&f, &["widgets", "list", "--account", &f.account], &[]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("(unmapped)"));
 
     let unmapped = run_with(&f, &["widgets", "unmap", "--store", "shoes"], &[]);
@@ -508,7 +514,10 @@ async fn switchboard_register_twice_leaves_deskmate_default_with_next_pointers_b
     let keys = f.sandbox.enable_messaging();
     let (integration, shared_secret) = f.sandbox.add_conversations_integration(
         "Deskmate",
-        "https://api.example.test/webhooks/conversations/acme",
+        &format!(
+            "https://api.example.test/webhooks/conversations/{}",
+            f.account
+        ),
         &["conversation:message"],
     );
     let secrets = [
@@ -527,7 +536,7 @@ async fn switchboard_register_twice_leaves_deskmate_default_with_next_pointers_b
             "conversations",
             "connect",
             "--account",
-            "acme",
+            &f.account,
             "--app-id",
             &keys.app_id,
             "--key-id",
@@ -548,7 +557,7 @@ async fn switchboard_register_twice_leaves_deskmate_default_with_next_pointers_b
     for _ in 0..2 {
         let output = run_with(
             &f,
-            &["switchboard", "register", "--account", "acme", "--json"],
+            &["switchboard", "register", "--account", &f.account, "--json"],
             &[],
         );
         assert!(output.status.success(), "{}", stderr(&output));
@@ -658,7 +667,7 @@ async fn two_brands_set_up_with_the_cli_are_each_answered_by_their_own_store() {
     let keys = f.sandbox.enable_messaging();
     let (integration, shared_secret) = f.sandbox.add_conversations_integration(
         "Deskmate",
-        &format!("{url}/webhooks/conversations/acme"),
+        &format!("{url}/webhooks/conversations/{}", f.account),
         &[
             "conversation:message",
             "conversation:create",
@@ -697,7 +706,7 @@ async fn two_brands_set_up_with_the_cli_are_each_answered_by_their_own_store() {
             "--id",
             &store_id,
             "--subdomain",
-            "acme",
+            &f.account,
             "--bot-email",
             "bot@acme.test",
             "--brand-id",
@@ -722,7 +731,7 @@ async fn two_brands_set_up_with_the_cli_are_each_answered_by_their_own_store() {
         "conversations",
         "connect",
         "--account",
-        "acme",
+        &f.account,
         "--app-id",
         &keys.app_id,
         "--key-id",
@@ -734,7 +743,7 @@ async fn two_brands_set_up_with_the_cli_are_each_answered_by_their_own_store() {
     assert!(output.status.success(), "{}", stderr(&output));
     let output = run_env(
         &f,
-        &["switchboard", "register", "--account", "acme"],
+        &["switchboard", "register", "--account", &f.account],
         &env(&[]),
     );
     assert!(output.status.success(), "{}", stderr(&output));
