@@ -25,8 +25,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Play the email path end to end in one process (sandbox, in-memory state, knowledge
-    /// agent) and print the transcript.
+    /// Play both paths end to end in one process (sandbox, in-memory state, knowledge agent):
+    /// email, the Web Widget on two brands, and an AI agent's escalate tool call; print the
+    /// transcript.
     ///
     /// Example: deskmate demo
     Demo,

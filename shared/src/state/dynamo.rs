@@ -171,14 +171,19 @@ fn claim_sk(message_id: &str) -> String {
 }
 
 /// The SDK's errors say nothing secret; keep their code and message for the logs.
-fn unavailable<E: ProvideErrorMetadata, R>(err: SdkError<E, R>) -> StateError {
+fn unavailable<E, R>(err: SdkError<E, R>) -> StateError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
     let detail = match err.as_service_error() {
         Some(service) => format!(
             "{}: {}",
             service.code().unwrap_or("error"),
             service.message().unwrap_or("")
         ),
-        None => format!("{err}"),
+        // The whole chain, e.g. "dispatch failure: … Connection refused" or missing credentials.
+        None => aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string(),
     };
     StateError::Unavailable(detail)
 }
