@@ -18,7 +18,7 @@ use deskmate_shared::state::{
     BotStates, ConversationsAccounts, ReplyClaims, StoreDirectory, WidgetRoutes,
 };
 use deskmate_shared::ticket_flow::{ReplierSettings, TicketReplier};
-use deskmate_shared::zendesk::{ZendeskConnector, http_client};
+use deskmate_shared::zendesk::ZendeskConnector;
 use rand::RngCore;
 use tracing::Instrument;
 
@@ -52,11 +52,8 @@ impl ReplyWorker {
     {
         let zendesk = Arc::new(ZendeskConnector::from_config(secrets.clone(), config));
         let policy = RetryPolicy::default();
-        let agents = Arc::new(AgentBackends::new(
-            http_client(config.http_timeout),
-            secrets,
-            policy,
-        ));
+        // One HTTP client (and connection pool) for Zendesk and the agent backends.
+        let agents = Arc::new(AgentBackends::new(zendesk.http().clone(), secrets, policy));
         let settings = ReplierSettings {
             agent_timeout: config.agent_timeout,
             claim_lease: config.claim_lease,

@@ -24,7 +24,20 @@ pub enum Services {
     /// An AWS-compatible endpoint; the table and queue are created when missing.
     Aws {
         endpoint: String,
+        table: String,
+        queue: String,
     },
+}
+
+impl Services {
+    /// A local AWS-compatible endpoint with Deskmate's local table and queue names.
+    pub fn local_aws(endpoint: &str) -> Self {
+        Services::Aws {
+            endpoint: endpoint.to_owned(),
+            table: LOCAL_TABLE.into(),
+            queue: LOCAL_QUEUE.into(),
+        }
+    }
 }
 
 pub const LOCAL_TABLE: &str = "deskmate-local";
@@ -200,7 +213,11 @@ impl LocalStack {
                     assemble(state, secrets, queue.clone(), &ingress, &worker_config);
                 (functions, ports, worker, Jobs::Memory(queue))
             }
-            Services::Aws { endpoint } => {
+            Services::Aws {
+                endpoint,
+                table,
+                queue,
+            } => {
                 let failed = |reason: String| LocalError::Aws {
                     endpoint: endpoint.clone(),
                     reason,
@@ -214,25 +231,26 @@ impl LocalStack {
                     .await;
                 let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
                 let sqs = aws_sdk_sqs::Client::new(&sdk);
-                let tables = dynamodb
-                    .list_tables()
+                let missing = dynamodb
+                    .describe_table()
+                    .table_name(table)
                     .send()
                     .await
-                    .map_err(|e| failed(e.to_string()))?;
-                if !tables.table_names().iter().any(|t| t == LOCAL_TABLE) {
-                    DynamoState::create_table(&dynamodb, LOCAL_TABLE)
+                    .is_err();
+                if missing {
+                    DynamoState::create_table(&dynamodb, table)
                         .await
                         .map_err(|e| failed(e.to_string()))?;
                 }
                 let queue_url = sqs
                     .create_queue()
-                    .queue_name(LOCAL_QUEUE)
+                    .queue_name(queue)
                     .send()
                     .await
                     .map_err(|e| failed(e.to_string()))?
                     .queue_url
                     .unwrap_or_default();
-                let state = Arc::new(DynamoState::new(dynamodb, LOCAL_TABLE));
+                let state = Arc::new(DynamoState::new(dynamodb, table));
                 let secrets = Arc::new(SecretsManagerStore::new(
                     aws_sdk_secretsmanager::Client::new(&sdk),
                     worker_config.secrets_ttl,

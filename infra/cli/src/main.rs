@@ -452,9 +452,7 @@ async fn store_connect(args: StackArgs, connect: ConnectArgs) -> Result<(), Stri
 async fn dev(args: DevArgs) -> Result<(), String> {
     let address = format!("127.0.0.1:{}", args.port);
     let services = match &args.aws_endpoint {
-        Some(endpoint) => Services::Aws {
-            endpoint: endpoint.clone(),
-        },
+        Some(endpoint) => Services::local_aws(endpoint),
         None => Services::InMemory,
     };
     // Keeps the sandbox running while serving.

@@ -264,11 +264,15 @@ async fn switchboards(State(shared): State<Arc<Shared>>, Path(app): Path<String>
     let world = shared.world();
     known(world.messaging.as_ref(), &app, None)?;
     let messaging = world.messaging.as_ref().expect("known");
-    ok(json!({"switchboards": [{
+    ok(json!({"switchboards": [switchboard_json(messaging)]}))
+}
+
+fn switchboard_json(messaging: &Messaging) -> Value {
+    json!({
         "id": messaging.switchboard_id,
         "enabled": true,
         "defaultSwitchboardIntegrationId": messaging.default_integration,
-    }]}))
+    })
 }
 
 async fn switchboard_integrations(
@@ -308,9 +312,7 @@ async fn update_switchboard(
         }
         messaging.default_integration = Some(default.to_owned());
     }
-    ok(
-        json!({"switchboard": {"id": messaging.switchboard_id, "enabled": true, "defaultSwitchboardIntegrationId": messaging.default_integration}}),
-    )
+    ok(json!({"switchboard": switchboard_json(messaging)}))
 }
 
 fn member_json(s: &crate::messaging::SwitchboardIntegration) -> Value {

@@ -92,17 +92,25 @@ impl DynamoState {
         Ok(())
     }
 
-    /// Every item whose partition key starts with `prefix` (a scan: operator tooling only).
-    async fn scan_items(&self, prefix: &str) -> Result<Vec<Item>, StateError> {
+    /// Every item whose partition key starts with one of `prefixes`, in one scan (operator
+    /// tooling only: a scan reads the whole table).
+    async fn scan_items(&self, prefixes: &[String]) -> Result<Vec<Item>, StateError> {
+        let filter = (0..prefixes.len())
+            .map(|i| format!("begins_with(pk, :prefix{i})"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let page = self
+            let mut scan = self
                 .client
                 .scan()
                 .table_name(&self.table)
-                .filter_expression("begins_with(pk, :prefix)")
-                .expression_attribute_values(":prefix", s(prefix))
+                .filter_expression(&filter);
+            for (i, prefix) in prefixes.iter().enumerate() {
+                scan = scan.expression_attribute_values(format!(":prefix{i}"), s(prefix));
+            }
+            let page = scan
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -144,6 +152,17 @@ fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     item.get(name)
         .and_then(|v| v.as_s().ok())
         .map(String::as_str)
+}
+
+/// A store's config item, read back into its domain form.
+fn store_from_item(id: StoreId, item: &Item) -> Result<StoreConfig, StateError> {
+    let corrupt = |reason: String| StateError::Corrupt {
+        key: store_pk(&id),
+        reason,
+    };
+    let doc = text(item, "doc").ok_or_else(|| corrupt("no doc attribute".into()))?;
+    let record: StoreRecord = serde_json::from_str(doc).map_err(|e| corrupt(e.to_string()))?;
+    record.into_config(id.clone()).map_err(corrupt)
 }
 
 fn store_pk(id: &StoreId) -> String {
@@ -281,17 +300,9 @@ impl StoreRecord {
 #[async_trait]
 impl StoreDirectory for DynamoState {
     async fn store(&self, id: &StoreId) -> Result<Option<StoreConfig>, StateError> {
-        let pk = store_pk(id);
-        let Some(item) = self.get(pk.clone(), "CONFIG").await? else {
-            return Ok(None);
-        };
-        let corrupt = |reason: String| StateError::Corrupt {
-            key: pk.clone(),
-            reason,
-        };
-        let doc = text(&item, "doc").ok_or_else(|| corrupt("no doc attribute".into()))?;
-        let record: StoreRecord = serde_json::from_str(doc).map_err(|e| corrupt(e.to_string()))?;
-        record.into_config(id.clone()).map(Some).map_err(corrupt)
+        let item = self.get(store_pk(id), "CONFIG").await?;
+        item.map(|item| store_from_item(id.clone(), &item))
+            .transpose()
     }
 
     async fn save_store(&self, store: &StoreConfig) -> Result<(), StateError> {
@@ -334,17 +345,10 @@ impl StoreDirectory for DynamoState {
 
     async fn list_stores(&self) -> Result<Vec<StoreConfig>, StateError> {
         let mut stores = Vec::new();
-        for item in self.scan_items("STORE#").await? {
-            if text(&item, "sk") != Some("CONFIG") {
-                continue;
-            }
-            let id = text(&item, "pk")
-                .and_then(|pk| pk.strip_prefix("STORE#"))
-                .unwrap_or_default();
-            if let Ok(id) = StoreId::parse(id)
-                && let Some(store) = self.store(&id).await?
-            {
-                stores.push(store);
+        for item in self.scan_items(&["STORE#".into()]).await? {
+            let id = text(&item, "pk").and_then(|pk| pk.strip_prefix("STORE#"));
+            if let (Some("CONFIG"), Some(Ok(id))) = (text(&item, "sk"), id.map(StoreId::parse)) {
+                stores.push(store_from_item(id, &item)?);
             }
         }
         stores.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
@@ -364,14 +368,13 @@ impl StoreDirectory for DynamoState {
         {
             keys.push((widget_pk(&store.subdomain, widget), "ROUTE".to_owned()));
         }
-        for prefix in [
+        let kept_for_store = [
             format!("THREAD#{}#", store.id),
             format!("DELIVERY#{}:", store.id),
-        ] {
-            for item in self.scan_items(&prefix).await? {
-                if let (Some(pk), Some(sk)) = (text(&item, "pk"), text(&item, "sk")) {
-                    keys.push((pk.to_owned(), sk.to_owned()));
-                }
+        ];
+        for item in self.scan_items(&kept_for_store).await? {
+            if let (Some(pk), Some(sk)) = (text(&item, "pk"), text(&item, "sk")) {
+                keys.push((pk.to_owned(), sk.to_owned()));
             }
         }
         for (pk, sk) in keys {

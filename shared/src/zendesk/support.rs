@@ -286,6 +286,11 @@ impl ZendeskConnector {
         }
     }
 
+    /// The HTTP client the connector shares (with its timeouts and connection pool).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// The connector a function builds once per cold start from its configuration.
     pub fn from_config(
         secrets: Arc<dyn SecretStore>,
