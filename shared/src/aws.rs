@@ -26,6 +26,26 @@ impl AwsAdapters {
         }
     }
 
+    /// The failure policy of the consumer of `queue_url`: retries come back on that queue,
+    /// permanent failures go to `dead_letter_queue_url` (none for the dead-letter consumer).
+    pub fn failure_policy(
+        sdk: &aws_config::SdkConfig,
+        queue_url: &str,
+        dead_letter_queue_url: Option<&str>,
+        schedule: crate::failure::RetrySchedule,
+    ) -> crate::sqs_batch::FailurePolicy {
+        let client = aws_sdk_sqs::Client::new(sdk);
+        let queue =
+            |url: &str| std::sync::Arc::new(crate::queue::SqsQueue::new(client.clone(), url));
+        crate::sqs_batch::FailurePolicy {
+            schedule,
+            redelivery: queue(queue_url),
+            dead_letters: dead_letter_queue_url
+                .map(|url| queue(url) as std::sync::Arc<dyn crate::queue::DeadLetters>),
+            unanswered: Default::default(),
+        }
+    }
+
     /// Secrets Manager, for the functions that call Zendesk or agents (not the webhooks).
     pub fn secrets(
         sdk: &aws_config::SdkConfig,

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use crate::failure::RetrySchedule;
+use crate::handoff::HandoffTiming;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("environment variable {0} is required")]
@@ -95,9 +98,24 @@ pub struct WorkerConfig {
     pub http_timeout: Duration,
     /// How long a claimed message is reserved for the worker answering it.
     pub claim_lease: Duration,
+    /// Where jobs that cannot succeed go (the dead-letter queue, whose consumer hands the
+    /// thread to a human); without it they wait out the queue's receive count.
+    pub dead_letter_queue_url: Option<String>,
+    /// How soon a failing job is retried, and how long it may keep failing before a human
+    /// takes over.
+    pub retries: RetrySchedule,
+    /// The step between the looks of a hand-off's follow-up job for the messaging ticket.
+    pub handoff_recheck: Duration,
 }
 
 impl WorkerConfig {
+    pub fn handoff_timing(&self) -> HandoffTiming {
+        HandoffTiming {
+            lease: self.claim_lease,
+            recheck: self.handoff_recheck,
+        }
+    }
+
     pub fn from_env<F: Fn(&str) -> Option<String>>(
         env: &EnvReader<F>,
     ) -> Result<Self, ConfigError> {
@@ -109,6 +127,12 @@ impl WorkerConfig {
             agent_timeout: env.seconds("AGENT_TIMEOUT_SECONDS", 25)?,
             http_timeout: env.seconds("HTTP_TIMEOUT_SECONDS", 10)?,
             claim_lease: env.seconds("CLAIM_LEASE_SECONDS", 120)?,
+            dead_letter_queue_url: env.optional("DEAD_LETTER_QUEUE_URL"),
+            retries: RetrySchedule {
+                human_within: env.seconds("HUMAN_WITHIN_SECONDS", 180)?,
+                ..RetrySchedule::default()
+            },
+            handoff_recheck: env.seconds("HANDOFF_RECHECK_SECONDS", 10)?,
         };
         if config.claim_lease <= config.agent_timeout {
             return Err(ConfigError::Invalid {

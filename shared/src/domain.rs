@@ -169,6 +169,8 @@ impl fmt::Display for Thread {
 pub enum BotState {
     /// The bot answers.
     Bot,
+    /// A hand-off is recorded and under way: the bot stays silent while its steps finish.
+    HandingOff,
     /// Handed to a human: the bot stays silent.
     Escalated,
     /// A human handed the thread back: the bot answers again.
@@ -177,12 +179,13 @@ pub enum BotState {
 
 impl BotState {
     pub fn bot_may_answer(self) -> bool {
-        !matches!(self, BotState::Escalated)
+        !matches!(self, BotState::Escalated | BotState::HandingOff)
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             BotState::Bot => "bot",
+            BotState::HandingOff => "handing_off",
             BotState::Escalated => "escalated",
             BotState::Resumed => "resumed",
         }
@@ -191,11 +194,29 @@ impl BotState {
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "bot" => Some(BotState::Bot),
+            "handing_off" => Some(BotState::HandingOff),
             "escalated" => Some(BotState::Escalated),
             "resumed" => Some(BotState::Resumed),
             _ => None,
         }
     }
+}
+
+/// A hand-off as it was decided, recorded before the customer hears of it so that whoever
+/// resumes it (a redelivered job, the follow-up job, the dead-letter consumer) finishes the same
+/// hand-off: the same notice, the same note.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandoffIntent {
+    /// Marks the customer notice, so a retry can see it was posted.
+    pub id: String,
+    pub reason: String,
+    /// The internal note for the human.
+    pub note: String,
+    /// What the customer is told.
+    pub notice: String,
+    /// Web Widget: the first message the agent should see.
+    #[serde(default)]
+    pub first_message_id: Option<String>,
 }
 
 /// The Zendesk trigger that announced a ticket job.
@@ -222,21 +243,30 @@ pub enum Job {
         conversation_id: String,
         event: ConversationEvent,
     },
-    /// Add a hand-off's summary to the messaging ticket Zendesk opens for the conversation.
-    HandoffNote {
+    /// Finish a recorded hand-off: every step that is missing (notice, hand-over, and the
+    /// summary note on the messaging ticket Zendesk opens for a conversation).
+    Handoff {
         store_id: StoreId,
-        conversation_id: String,
-        note: String,
+        thread: Thread,
         attempt: u32,
     },
 }
 
 impl Job {
+    /// A stable name for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::Ticket { .. } => "ticket",
+            Job::Conversation { .. } => "conversation",
+            Job::Handoff { .. } => "handoff",
+        }
+    }
+
     pub fn store_id(&self) -> &StoreId {
         match self {
             Job::Ticket { store_id, .. }
             | Job::Conversation { store_id, .. }
-            | Job::HandoffNote { store_id, .. } => store_id,
+            | Job::Handoff { store_id, .. } => store_id,
         }
     }
 
@@ -245,10 +275,8 @@ impl Job {
             Job::Ticket { ticket_id, .. } => Thread::Ticket(*ticket_id),
             Job::Conversation {
                 conversation_id, ..
-            }
-            | Job::HandoffNote {
-                conversation_id, ..
             } => Thread::Conversation(conversation_id.clone()),
+            Job::Handoff { thread, .. } => thread.clone(),
         }
     }
 }

@@ -22,6 +22,41 @@ pub trait JobQueue: Send + Sync {
     async fn enqueue(&self, job: &Job, delay: Duration) -> Result<(), QueueError>;
 }
 
+/// Brings a failed message back sooner (or later) than the queue's visibility timeout.
+#[async_trait]
+pub trait Redelivery: Send + Sync {
+    async fn redeliver_after(
+        &self,
+        receipt_handle: &str,
+        delay: Duration,
+    ) -> Result<(), QueueError>;
+}
+
+/// The attribute that carries why a job was dead-lettered.
+pub const FAILURE_ATTRIBUTE: &str = "deskmate_failure";
+
+/// Where jobs go that retrying cannot help: the dead-letter consumer hands their thread to a
+/// human.
+#[async_trait]
+pub trait DeadLetters: Send + Sync {
+    async fn dead_letter(&self, body: &str, failure: &str) -> Result<(), QueueError>;
+}
+
+fn queue_error<E, R>(err: aws_sdk_sqs::error::SdkError<E, R>) -> QueueError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    QueueError(match err.as_service_error() {
+        Some(service) => format!(
+            "{}: {}",
+            service.code().unwrap_or("error"),
+            service.message().unwrap_or("")
+        ),
+        None => DisplayErrorContext(&err).to_string(),
+    })
+}
+
 /// SQS caps message delays at 15 minutes.
 const MAX_SQS_DELAY: Duration = Duration::from_secs(900);
 
@@ -51,16 +86,46 @@ impl JobQueue for SqsQueue {
             .delay_seconds(delay)
             .send()
             .await
-            .map_err(|err| {
-                QueueError(match err.as_service_error() {
-                    Some(service) => format!(
-                        "{}: {}",
-                        service.code().unwrap_or("error"),
-                        service.message().unwrap_or("")
-                    ),
-                    None => DisplayErrorContext(&err).to_string(),
-                })
-            })?;
+            .map_err(queue_error)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Redelivery for SqsQueue {
+    async fn redeliver_after(
+        &self,
+        receipt_handle: &str,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(delay.as_secs().min(43_200) as i32)
+            .send()
+            .await
+            .map_err(queue_error)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DeadLetters for SqsQueue {
+    async fn dead_letter(&self, body: &str, failure: &str) -> Result<(), QueueError> {
+        let reason = aws_sdk_sqs::types::MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(failure.chars().take(1_000).collect::<String>())
+            .build()
+            .expect("data type is set");
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .message_attributes(FAILURE_ATTRIBUTE, reason)
+            .send()
+            .await
+            .map_err(queue_error)?;
         Ok(())
     }
 }
@@ -106,6 +171,14 @@ impl MemoryQueue {
         self.jobs
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Local runs keep failed jobs where they are: the next poll takes them again.
+#[async_trait]
+impl Redelivery for MemoryQueue {
+    async fn redeliver_after(&self, _: &str, _: Duration) -> Result<(), QueueError> {
+        Ok(())
     }
 }
 

@@ -1,56 +1,165 @@
 //! How every SQS consumer handles a batch: each message on its own, concurrently, in its own
-//! span; poison is logged and dropped; exactly the messages worth retrying are reported.
+//! span, and the failure policy applied to each: a retry comes back after a growing back-off
+//! (or goes to a human once it has failed for too long), a permanent failure goes to the
+//! dead-letter path, and exactly the messages to retry are reported.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
 use tracing::Instrument;
 
 use crate::domain::Job;
-use crate::jobs::JobError;
+use crate::failure::{JobError, Outcome, RetrySchedule, Verdict};
+use crate::queue::{DeadLetters, FAILURE_ATTRIBUTE, Redelivery};
 
-/// The job a message carries; a body that is not one is poison.
+/// The job a message carries; a body that is not one is not Deskmate's to act on.
 pub fn decode_job(message: &SqsMessage) -> Result<Job, JobError> {
     let body = message.body.as_deref().unwrap_or_default();
-    serde_json::from_str(body).map_err(|err| JobError::Poison(format!("not a Deskmate job: {err}")))
+    serde_json::from_str(body)
+        .map_err(|err| JobError::NotActionable(format!("not a Deskmate job: {err}")))
 }
 
-pub async fn process_batch<F, Fut>(event: SqsEvent, process: F) -> SqsBatchResponse
+/// Why an earlier consumer dead-lettered this message, when it said.
+pub fn failure_of(message: &SqsMessage) -> Option<&str> {
+    message
+        .message_attributes
+        .get(FAILURE_ATTRIBUTE)?
+        .string_value
+        .as_deref()
+}
+
+fn receive_count(message: &SqsMessage) -> u32 {
+    message
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(1)
+}
+
+/// How long ago the message was first queued.
+fn age(message: &SqsMessage) -> Duration {
+    let sent = message
+        .attributes
+        .get("SentTimestamp")
+        .and_then(|millis| millis.parse::<u64>().ok());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    sent.map_or(Duration::ZERO, |sent| {
+        Duration::from_millis(now.saturating_sub(sent))
+    })
+}
+
+/// What a consumer does with failures.
+#[derive(Clone)]
+pub struct FailurePolicy {
+    pub schedule: RetrySchedule,
+    pub redelivery: Arc<dyn Redelivery>,
+    /// Where permanent failures go; `None` for the dead-letter consumer itself, whose
+    /// permanent failures are logged as alerts.
+    pub dead_letters: Option<Arc<dyn DeadLetters>>,
+    /// Counts the threads this consumer could not hand to a human (each also logged as an
+    /// alert naming the store and the thread).
+    pub unanswered: Arc<AtomicUsize>,
+}
+
+/// The name of the alert logged when a customer may be left without an answer or a human.
+pub const UNANSWERED_ALERT: &str = "customer_unanswered";
+
+impl FailurePolicy {
+    /// Applies the policy to one failed message; `Err` means "report it as failed".
+    async fn settle(&self, message: &SqsMessage, error: JobError) -> Result<(), ()> {
+        let verdict = match self
+            .schedule
+            .decide(&error, age(message), receive_count(message))
+        {
+            // A retry needs the message's id in the batch response; without one, a human.
+            Verdict::Retry if message.message_id.as_deref().unwrap_or_default().is_empty() => {
+                Verdict::DeadLetter
+            }
+            verdict => verdict,
+        };
+        match (verdict, &self.dead_letters) {
+            (Verdict::Retry, _) => {
+                let wait = self.schedule.backoff(receive_count(message));
+                tracing::warn!(error = %error, retry_in_s = wait.as_secs(), "job failed; retrying");
+                if let Some(handle) = &message.receipt_handle
+                    && let Err(err) = self.redelivery.redeliver_after(handle, wait).await
+                {
+                    tracing::warn!(error = %err, "could not schedule the retry; the queue's visibility timeout applies");
+                }
+                Err(())
+            }
+            (Verdict::DeadLetter, Some(dead_letters)) => {
+                let body = message.body.as_deref().unwrap_or_default();
+                match dead_letters.dead_letter(body, &error.to_string()).await {
+                    Ok(()) => {
+                        tracing::error!(error = %error, "job cannot succeed; sent to the dead-letter queue for a human");
+                        Ok(())
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %error, dead_letter_error = %err, "job cannot succeed and the dead-letter queue failed; retrying");
+                        Err(())
+                    }
+                }
+            }
+            (Verdict::DeadLetter, None) => {
+                self.unanswered.fetch_add(1, Ordering::SeqCst);
+                tracing::error!(alert = UNANSWERED_ALERT, error = %error, "the thread could not be handed to a human");
+                Ok(())
+            }
+            (Verdict::Drop, _) => {
+                tracing::error!(error = %error, "job dropped: not Deskmate's to act on");
+                Ok(())
+            }
+        }
+    }
+}
+
+pub async fn process_batch<F, Fut>(
+    event: SqsEvent,
+    policy: &FailurePolicy,
+    process: F,
+) -> SqsBatchResponse
 where
     F: Fn(SqsMessage) -> Fut,
-    Fut: Future<Output = Result<(), JobError>>,
+    Fut: Future<Output = Result<Outcome, JobError>>,
 {
     let results = join_all(event.records.into_iter().map(|message| {
         let message_id = message.message_id.clone().unwrap_or_default();
-        let span = tracing::info_span!("sqs_message", %message_id);
-        let work = process(message);
+        let (store_id, thread) = decode_job(&message)
+            .map(|job| (job.store_id().to_string(), job.thread().to_string()))
+            .unwrap_or_default();
+        let span = tracing::info_span!("sqs_message", %message_id, %store_id, %thread);
+        let work = process(message.clone());
         async move {
-            let result = match work.await {
-                Err(JobError::Poison(reason)) => {
-                    tracing::error!(%reason, "poison message: retrying cannot help; dropped");
+            let settled = match work.await {
+                Ok(outcome) => {
+                    tracing::info!(outcome = outcome.kind(), detail = ?outcome, "job done");
                     Ok(())
                 }
-                Err(err) => {
-                    tracing::warn!(error = %err, "message failed; SQS will redeliver it");
-                    Err(err)
-                }
-                Ok(()) => Ok(()),
+                Err(error) => policy.settle(&message, error).await,
             };
-            (message_id, result)
+            (message_id, settled)
         }
         .instrument(span)
     }))
     .await;
     let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = results
-        .into_iter()
-        .filter(|(_, result)| result.is_err())
-        .map(|(message_id, _)| {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = message_id;
-            failure
-        })
-        .collect();
+    // An empty identifier would fail the whole batch: such messages never reach here as
+    // failures (the policy dead-letters them instead of retrying).
+    for (message_id, settled) in results {
+        if settled.is_ok() || message_id.is_empty() {
+            continue;
+        }
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = message_id;
+        response.batch_item_failures.push(failure);
+    }
     response
 }

@@ -6,13 +6,14 @@ use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use deskmate_e2e_tests::{AwsResources, unique_name};
 use deskmate_shared::auth::TokenHash;
 use deskmate_shared::domain::{
-    AgentSettings, BotState, ConversationsAccount, Job, StoreConfig, StoreId, Thread, TicketEvent,
+    AgentSettings, BotState, ConversationsAccount, HandoffIntent, Job, StoreConfig, StoreId,
+    Thread, TicketEvent,
 };
 use deskmate_shared::queue::{JobQueue, SqsQueue};
 use deskmate_shared::secrets::{SecretStore, SecretVault, SecretsError, SecretsManagerStore};
 use deskmate_shared::state::{
-    BotStates, ClaimOutcome, ConversationsAccounts, DeliveryLog, DynamoState, ReplyClaims,
-    StateError, StoreDirectory, WidgetRoutes,
+    BotStates, ClaimOutcome, ConversationsAccounts, DeliveryLog, DynamoState, HandoffLease,
+    HandoffStart, ReplyClaims, StateError, StoreDirectory, WidgetRoutes,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -120,22 +121,17 @@ async fn reply_claims_let_exactly_one_worker_answer() {
                 .unwrap()
         }
     };
+    let fresh = || ClaimOutcome::Acquired { recorded: None };
     let (a, b) = tokio::join!(
         claim("worker-a", "100", lease),
         claim("worker-b", "100", lease)
     );
+    let a_won = a == fresh();
     let mut outcomes = [a, b];
     outcomes.sort_by_key(|o| format!("{o:?}"));
-    assert_eq!(
-        outcomes,
-        [ClaimOutcome::Acquired, ClaimOutcome::HeldByAnother]
-    );
+    assert_eq!(outcomes, [fresh(), ClaimOutcome::HeldByAnother]);
 
-    let winner = if a == ClaimOutcome::Acquired {
-        "worker-a"
-    } else {
-        "worker-b"
-    };
+    let winner = if a_won { "worker-a" } else { "worker-b" };
     state
         .finish_reply(&store, &thread, "100", winner)
         .await
@@ -146,10 +142,7 @@ async fn reply_claims_let_exactly_one_worker_answer() {
     );
 
     // A released claim is free at once; someone else's release changes nothing.
-    assert_eq!(
-        claim("worker-a", "101", lease).await,
-        ClaimOutcome::Acquired
-    );
+    assert_eq!(claim("worker-a", "101", lease).await, fresh());
     state
         .release_reply(&store, &thread, "101", "worker-b")
         .await
@@ -162,20 +155,96 @@ async fn reply_claims_let_exactly_one_worker_answer() {
         .release_reply(&store, &thread, "101", "worker-a")
         .await
         .unwrap();
-    assert_eq!(
-        claim("worker-b", "101", lease).await,
-        ClaimOutcome::Acquired
-    );
+    assert_eq!(claim("worker-b", "101", lease).await, fresh());
 
-    // A dead worker's lease runs out and the claim can be taken over.
+    // A dead worker's lease runs out and the claim can be taken over, with the answer the
+    // dead worker recorded (so the new owner posts that one, not another).
     assert_eq!(
-        claim("worker-a", "102", Duration::ZERO).await,
-        ClaimOutcome::Acquired
+        claim("worker-a", "102", Duration::from_millis(1)).await,
+        fresh()
     );
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    state
+        .record_reply(&store, &thread, "102", "worker-a", "Ships in 3 days.")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(
         claim("worker-b", "102", lease).await,
-        ClaimOutcome::Acquired
+        ClaimOutcome::Acquired {
+            recorded: Some("Ships in 3 days.".into())
+        }
+    );
+}
+
+#[tokio::test]
+async fn one_hand_off_per_thread_and_a_stopped_one_is_resumed() {
+    let aws = AwsResources::create().await;
+    let state = DynamoState::new(aws.dynamodb.clone(), &aws.table);
+    let store = StoreId::parse("acme").unwrap();
+    let thread = Thread::Conversation("c-9".into());
+    let intent = |id: &str| HandoffIntent {
+        id: id.into(),
+        reason: "asked for a person".into(),
+        note: "note".into(),
+        notice: "A person will reply.".into(),
+        first_message_id: Some("m1".into()),
+    };
+    let (intent_a, intent_b) = (intent("a"), intent("b"));
+    let (first, second) = tokio::join!(
+        state.begin_handoff(&store, &thread, &intent_a, "a", Duration::from_millis(1)),
+        state.begin_handoff(&store, &thread, &intent_b, "b", Duration::from_millis(1)),
+    );
+    let mut starts = [first.unwrap(), second.unwrap()];
+    starts.sort_by_key(|s| format!("{s:?}"));
+    assert_eq!(starts, [HandoffStart::Started, HandoffStart::UnderWay]);
+    assert_eq!(
+        state.bot_state(&store, &thread).await.unwrap(),
+        BotState::HandingOff
+    );
+    // Once the winner's lease runs out, whoever resumes it finishes the recorded hand-off.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let winner = match state
+        .take_handoff(&store, &thread, "c", Duration::from_secs(60))
+        .await
+        .unwrap()
+    {
+        HandoffLease::Resume(intent) => intent.id,
+        other => panic!("unexpected {other:?}"),
+    };
+    assert!(winner == "a" || winner == "b");
+    assert_eq!(
+        state
+            .take_handoff(&store, &thread, "d", Duration::from_secs(60))
+            .await
+            .unwrap(),
+        HandoffLease::HeldByAnother
+    );
+    state.finish_handoff(&store, &thread).await.unwrap();
+    assert!(matches!(
+        state
+            .take_handoff(&store, &thread, "d", Duration::from_secs(60))
+            .await
+            .unwrap(),
+        HandoffLease::Finished(_)
+    ));
+    assert_eq!(
+        state
+            .begin_handoff(&store, &thread, &intent("e"), "e", Duration::from_secs(60))
+            .await
+            .unwrap(),
+        HandoffStart::AlreadyDone
+    );
+    // The bot resumes when control comes back; a new hand-off can then start.
+    state
+        .set_bot_state(&store, &thread, BotState::Resumed)
+        .await
+        .unwrap();
+    assert_eq!(
+        state
+            .begin_handoff(&store, &thread, &intent("f"), "f", Duration::from_secs(60))
+            .await
+            .unwrap(),
+        HandoffStart::Started
     );
 }
 

@@ -69,7 +69,7 @@ async fn a_ticket_job_that_keeps_failing_lands_in_the_dlq_and_is_escalated_with_
         let messages = jobs.receive(Duration::ZERO).await.unwrap();
         if !messages.is_empty() {
             app.sandbox
-                .inject_faults(std::iter::repeat_n(Fault::Status(503), 4));
+                .inject_faults(std::iter::repeat_n(Fault::Status { status: 503 }, 4));
             let response = app.worker().handle_batch(sqs_event(messages.clone())).await;
             assert_eq!(
                 response.batch_item_failures.len(),

@@ -210,8 +210,10 @@ async fn zendesk_failing_after_retries_is_a_502_with_a_clear_message() {
     let app = TestApp::spawn().await;
     let ticket = app.customer_emails("How long do refunds take?");
     app.run_worker().await;
-    app.sandbox
-        .inject_faults(std::iter::repeat_n(zendesk_sandbox::Fault::Status(503), 4));
+    app.sandbox.inject_faults(std::iter::repeat_n(
+        zendesk_sandbox::Fault::Status { status: 503 },
+        4,
+    ));
     let (status, answer) = app
         .call_tool(
             &app.store.tool_token,

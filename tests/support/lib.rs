@@ -13,12 +13,15 @@ use deskmate_cli::setup::{
     install_email_path,
 };
 use deskmate_shared::config::{IngressConfig, WorkerConfig};
-use deskmate_shared::conversation_flow::REPLY_TO_KEY;
+use deskmate_shared::conversation_thread::REPLY_TO_KEY;
 use deskmate_shared::domain::StoreConfig;
 use deskmate_shared::domain::{AgentSettings, Job, StoreId, TicketEvent};
+use deskmate_shared::failure::RetrySchedule;
+use deskmate_shared::handoff::Escalations;
 use deskmate_shared::http_retry::RetryPolicy;
-use deskmate_shared::queue::{JobQueue, SqsQueue};
+use deskmate_shared::queue::{DeadLetters, JobQueue, SqsQueue};
 use deskmate_shared::secrets::SecretsManagerStore;
+use deskmate_shared::sqs_batch::FailurePolicy;
 use deskmate_shared::state::DynamoState;
 use deskmate_shared::state::{StoreDirectory, WidgetRoutes};
 use deskmate_shared::zendesk::{SupportClient, ZendeskConnector, http_client};
@@ -69,6 +72,7 @@ pub struct AwsResources {
     pub secretsmanager: aws_sdk_secretsmanager::Client,
     pub table: String,
     pub queue_url: String,
+    pub dead_letter_url: String,
 }
 
 impl AwsResources {
@@ -80,15 +84,22 @@ impl AwsResources {
         DynamoState::create_table(&dynamodb, &table)
             .await
             .expect("moto creates the table");
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(unique_name("deskmate-jobs"))
-            .send()
-            .await
-            .expect("moto creates the queue")
-            .queue_url
-            .expect("a queue URL");
+        let create_queue = |prefix: &'static str| {
+            let sqs = sqs.clone();
+            async move {
+                sqs.create_queue()
+                    .queue_name(unique_name(prefix))
+                    .send()
+                    .await
+                    .expect("moto creates the queue")
+                    .queue_url
+                    .expect("a queue URL")
+            }
+        };
+        let queue_url = create_queue("deskmate-jobs").await;
+        let dead_letter_url = create_queue("deskmate-dead").await;
         Self {
+            dead_letter_url,
             secretsmanager: aws_sdk_secretsmanager::Client::new(&sdk),
             dynamodb,
             sqs,
@@ -98,10 +109,15 @@ impl AwsResources {
     }
 
     pub async fn queue_depth(&self) -> usize {
+        self.depth_of(&self.queue_url).await
+    }
+
+    /// Messages in the queue at `queue_url`: visible, in flight or delayed.
+    pub async fn depth_of(&self, queue_url: &str) -> usize {
         let attributes = self
             .sqs
             .get_queue_attributes()
-            .queue_url(&self.queue_url)
+            .queue_url(queue_url)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
@@ -123,9 +139,37 @@ impl AwsResources {
         }
     }
 
-    /// Takes every visible message off the queue (as the Lambda event source would).
+    /// The dead-letter queue, as its consumer's event source sees it.
+    pub fn dead_letter_source(&self) -> SqsEventSource {
+        SqsEventSource {
+            client: self.sqs.clone(),
+            queue_url: self.dead_letter_url.clone(),
+        }
+    }
+
+    /// The failure policy of the consumer of `queue_url`.
+    pub fn failure_policy(
+        &self,
+        queue_url: &str,
+        dead_letters: Option<&str>,
+        schedule: RetrySchedule,
+    ) -> FailurePolicy {
+        let queue = |url: &str| Arc::new(SqsQueue::new(self.sqs.clone(), url));
+        FailurePolicy {
+            schedule,
+            redelivery: queue(queue_url),
+            dead_letters: dead_letters.map(|url| queue(url) as Arc<dyn DeadLetters>),
+            unanswered: Default::default(),
+        }
+    }
+
+    /// Takes every visible message off the job queue (as the Lambda event source would).
     pub async fn receive_all(&self) -> Vec<SqsMessage> {
-        let source = self.event_source();
+        Self::receive_all_from(&self.event_source()).await
+    }
+
+    /// Takes every visible message off `source`'s queue.
+    pub async fn receive_all_from(source: &SqsEventSource) -> Vec<SqsMessage> {
         let mut messages = Vec::new();
         loop {
             let batch = source.receive(Duration::ZERO).await.expect("receive");
@@ -143,15 +187,24 @@ pub fn sqs_event(messages: Vec<SqsMessage>) -> SqsEvent {
     event
 }
 
-pub fn worker_config(zendesk_base_url: &str, queue_url: &str) -> WorkerConfig {
+/// The worker's settings with scaled-down clocks: retries come back at once (the test runs
+/// the worker again when it wants a redelivery), follow-up looks are immediate.
+pub fn worker_config(zendesk_base_url: &str, aws: &AwsResources) -> WorkerConfig {
     WorkerConfig {
-        table_name: String::new(),
-        queue_url: queue_url.to_owned(),
+        table_name: aws.table.clone(),
+        queue_url: aws.queue_url.clone(),
         zendesk_base_url: Some(zendesk_base_url.to_owned()),
         secrets_ttl: Duration::from_secs(300),
         agent_timeout: Duration::from_secs(5),
         http_timeout: Duration::from_secs(5),
         claim_lease: Duration::from_secs(60),
+        dead_letter_queue_url: Some(aws.dead_letter_url.clone()),
+        retries: RetrySchedule {
+            first_retry: Duration::ZERO,
+            max_retry: Duration::ZERO,
+            human_within: Duration::from_secs(120),
+        },
+        handoff_recheck: Duration::ZERO,
     }
 }
 
@@ -343,13 +396,17 @@ impl TestApp {
 
     /// The dead-letter queue's consumer, wired to this app's table, queue and sandbox.
     pub fn dead_letter_consumer(&self) -> dead_letters::DeadLetters {
-        let config = worker_config(self.sandbox.base_url(), &self.aws.queue_url);
+        let config = worker_config(self.sandbox.base_url(), &self.aws);
         dead_letters::DeadLetters {
-            escalations: deskmate_shared::escalation::Escalations::new(
+            escalations: Escalations::new(
                 self.state.clone(),
                 Arc::new(ZendeskConnector::from_config(self.secrets.clone(), &config)),
                 Arc::new(SqsQueue::new(self.aws.sqs.clone(), &self.aws.queue_url)),
-            ),
+            )
+            .with_timing(config.handoff_timing()),
+            failures: self
+                .aws
+                .failure_policy(&self.aws.dead_letter_url, None, config.retries),
         }
     }
 
@@ -419,9 +476,15 @@ impl TestApp {
         let queue = Arc::new(SqsQueue::new(aws.sqs.clone(), &aws.queue_url));
         let zendesk = Arc::new(ZendeskConnector::from_config(
             secrets.clone(),
-            &worker_config(sandbox.base_url(), &aws.queue_url),
+            &worker_config(sandbox.base_url(), &aws),
         ));
-        let functions = Functions::new(state.clone(), queue, zendesk, &ingress);
+        let functions = Functions::new(
+            state.clone(),
+            queue,
+            zendesk,
+            &ingress,
+            worker_config(sandbox.base_url(), &aws).handoff_timing(),
+        );
         let deskmate_url =
             deskmate_cli::server::serve(deskmate_cli::server::routes(functions), "127.0.0.1:0")
                 .await
@@ -463,11 +526,20 @@ impl TestApp {
     }
 
     pub fn worker(&self) -> ReplyWorker {
+        self.worker_with(worker_config(self.sandbox.base_url(), &self.aws))
+    }
+
+    pub fn worker_with(&self, config: WorkerConfig) -> ReplyWorker {
         ReplyWorker::new(
             self.state.clone(),
             self.secrets.clone(),
             Arc::new(SqsQueue::new(self.aws.sqs.clone(), &self.aws.queue_url)),
-            &worker_config(self.sandbox.base_url(), &self.aws.queue_url),
+            self.aws.failure_policy(
+                &self.aws.queue_url,
+                Some(&self.aws.dead_letter_url),
+                config.retries,
+            ),
+            &config,
         )
     }
 

@@ -1,79 +1,94 @@
-//! The dead-letter queue's consumer. A job lands there after failing on every attempt (Zendesk
-//! or the AI agent kept failing); the customer it was for must not be left in silence, so the
-//! ticket or conversation is handed to a human with a note that says what failed.
+//! The dead-letter queue's consumer. A job lands there when retrying could not help or kept
+//! failing; the customer it was for must not be left in silence, so the ticket or
+//! conversation is handed to a human with a note that says what failed, and an unfinished
+//! hand-off is finished. When even that fails for good, the failure is logged as an alert
+//! naming the store and the thread.
+
+use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use deskmate_shared::domain::{Job, Thread};
-use deskmate_shared::escalation::{Escalations, HandoffError, HandoffRequest};
-use deskmate_shared::jobs::JobError;
-use deskmate_shared::sqs_batch::{decode_job, process_batch};
+use deskmate_shared::domain::Job;
+use deskmate_shared::failure::{JobError, Outcome, RetrySchedule};
+use deskmate_shared::handoff::{
+    Escalations, HandoffError, HandoffOutcome, HandoffRequest, MAX_NOTE_ATTEMPTS,
+};
+use deskmate_shared::sqs_batch::{FailurePolicy, decode_job, failure_of, process_batch};
 
 pub struct DeadLetters {
     pub escalations: Escalations,
+    /// Retries on the dead-letter queue itself; nowhere further to send a job.
+    pub failures: FailurePolicy,
 }
 
-fn receive_count(message: &SqsMessage) -> String {
-    message
-        .attributes
-        .get("ApproximateReceiveCount")
-        .cloned()
-        .unwrap_or_else(|| "several".into())
+/// The dead-letter consumer keeps retrying a failing hand-off for an hour after the job was
+/// first queued, then raises the alert.
+pub fn dead_letter_schedule() -> RetrySchedule {
+    RetrySchedule {
+        human_within: Duration::from_secs(3600),
+        ..RetrySchedule::default()
+    }
+}
+
+fn why(message: &SqsMessage, what: &str) -> String {
+    match failure_of(message) {
+        Some(failure) => format!("Deskmate could not answer this {what}: {failure}."),
+        None => {
+            let attempts = message
+                .attributes
+                .get("ApproximateReceiveCount")
+                .map_or("several", String::as_str);
+            format!(
+                "Deskmate could not answer this {what}: its job failed {attempts} times (Zendesk or the AI agent \
+                 kept failing) and went to the dead-letter queue."
+            )
+        }
+    }
 }
 
 impl DeadLetters {
     pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
-        process_batch(event, |message| self.process_message(message)).await
+        process_batch(event, &self.failures, |message| {
+            self.process_message(message)
+        })
+        .await
     }
 
-    pub async fn process_message(&self, message: SqsMessage) -> Result<(), JobError> {
+    pub async fn process_message(&self, message: SqsMessage) -> Result<Outcome, JobError> {
         let job = decode_job(&message)?;
-        let attempts = receive_count(&message);
-        let (store_id, thread, what) = match &job {
-            Job::Ticket {
-                store_id,
-                ticket_id,
-                ..
-            } => (store_id, Thread::Ticket(*ticket_id), "ticket"),
-            Job::Conversation {
-                store_id,
-                conversation_id,
-                ..
-            } => (
-                store_id,
-                Thread::Conversation(conversation_id.clone()),
-                "conversation",
-            ),
-            Job::HandoffNote {
-                conversation_id, ..
-            } => {
-                return Err(JobError::Poison(format!(
-                    "the hand-off summary for conversation {conversation_id} could not be added to its messaging ticket"
-                )));
-            }
-        };
+        let (store_id, thread) = (job.store_id(), job.thread());
+        if let Job::Handoff { .. } = job {
+            // The last look: finish the hand-off and add its note, or raise the alert.
+            return self
+                .escalations
+                .follow_up(store_id, &thread, MAX_NOTE_ATTEMPTS)
+                .await;
+        }
         let Some(store) = self.escalations.stores.store(store_id).await? else {
-            return Err(JobError::Poison(format!(
+            return Err(JobError::NotActionable(format!(
                 "store {store_id} is not connected"
             )));
         };
+        let what = match thread {
+            deskmate_shared::domain::Thread::Ticket(_) => "ticket",
+            deskmate_shared::domain::Thread::Conversation(_) => "conversation",
+        };
         let request = HandoffRequest {
-            reason: format!(
-                "Deskmate could not answer this {what}: its job failed {attempts} times (Zendesk or the AI agent kept \
-                 failing) and went to the dead-letter queue. Please answer the customer."
-            ),
+            reason: format!("{} Please answer the customer.", why(&message, what)),
             summary: "The customer's latest message has no answer yet.".into(),
             customer_message: None,
         };
         match self.escalations.escalate(&store, &thread, &request).await {
-            Ok(outcome) => {
-                tracing::warn!(store_id = %store.id, %thread, ?outcome, "dead-lettered job escalated to a human");
-                Ok(())
-            }
+            Ok(HandoffOutcome::Escalated) => Ok(Outcome::Escalated {
+                reason: request.reason,
+            }),
+            Ok(HandoffOutcome::AlreadyEscalated) => Ok(Outcome::Skipped(
+                "the thread is already with a human".into(),
+            )),
             Err(
                 err @ (HandoffError::NotFound(_)
                 | HandoffError::Forbidden(_)
                 | HandoffError::NoMessaging(_)),
-            ) => Err(JobError::Poison(err.to_string())),
+            ) => Err(JobError::NotActionable(err.to_string())),
             Err(err) => Err(err.into()),
         }
     }

@@ -1,10 +1,10 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use dead_letters::DeadLetters;
+use dead_letters::{DeadLetters, dead_letter_schedule};
 use deskmate_shared::aws::AwsAdapters;
-use deskmate_shared::config::{EnvReader, WorkerConfig};
-use deskmate_shared::escalation::Escalations;
+use deskmate_shared::config::{ConfigError, EnvReader, WorkerConfig};
+use deskmate_shared::handoff::Escalations;
 use deskmate_shared::zendesk::ZendeskConnector;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
@@ -12,6 +12,10 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 async fn main() -> Result<(), Error> {
     deskmate_shared::telemetry::init_tracing();
     let config = WorkerConfig::from_env(&EnvReader::process())?;
+    let dead_letter_queue = config
+        .dead_letter_queue_url
+        .clone()
+        .ok_or(ConfigError::Missing("DEAD_LETTER_QUEUE_URL"))?;
     let sdk = deskmate_shared::aws::load_sdk_config().await;
     let aws = AwsAdapters::new(&sdk, &config.table_name, &config.queue_url);
     let zendesk = Arc::new(ZendeskConnector::from_config(
@@ -19,7 +23,14 @@ async fn main() -> Result<(), Error> {
         &config,
     ));
     let dead_letters = Arc::new(DeadLetters {
-        escalations: Escalations::new(aws.state, zendesk, aws.queue),
+        escalations: Escalations::new(aws.state, zendesk, aws.queue)
+            .with_timing(config.handoff_timing()),
+        failures: AwsAdapters::failure_policy(
+            &sdk,
+            &dead_letter_queue,
+            None,
+            dead_letter_schedule(),
+        ),
     });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let dead_letters = dead_letters.clone();

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use deskmate_shared::auth::{TokenHash, bearer_token};
 use deskmate_shared::domain::{StoreConfig, Thread};
-use deskmate_shared::escalation::{Escalations, HandoffError, HandoffOutcome, HandoffRequest};
+use deskmate_shared::handoff::{Escalations, HandoffError, HandoffOutcome, HandoffRequest};
 use deskmate_shared::ingress::{header_text, json_response};
 use deskmate_shared::state::StoreDirectory;
 use deskmate_shared::zendesk::ZendeskError;

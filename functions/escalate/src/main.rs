@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use deskmate_shared::aws::AwsAdapters;
 use deskmate_shared::config::{EnvReader, WorkerConfig};
-use deskmate_shared::escalation::Escalations;
+use deskmate_shared::handoff::Escalations;
 use deskmate_shared::ingress::lambda_body;
 use deskmate_shared::zendesk::ZendeskConnector;
 use escalate::EscalateTool;

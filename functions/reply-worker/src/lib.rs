@@ -1,37 +1,33 @@
 //! The SQS consumer: decodes each message on its own, runs the jobs concurrently (one span
-//! each) and reports exactly the messages worth retrying as batch item failures.
+//! each) and applies the failure policy: exactly the messages to retry are reported, and
+//! permanent failures go to the dead-letter path, where a human takes over.
 
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use deskmate_shared::agent::AgentBackends;
 use deskmate_shared::config::WorkerConfig;
-use deskmate_shared::conversation_flow::ConversationReplier;
 use deskmate_shared::domain::Job;
-use deskmate_shared::escalation::Escalations;
+use deskmate_shared::email_path::TicketReplier;
+use deskmate_shared::failure::{JobError, Outcome};
+use deskmate_shared::handoff::Escalations;
 use deskmate_shared::http_retry::RetryPolicy;
-use deskmate_shared::jobs::{JobError, Outcome};
 use deskmate_shared::queue::JobQueue;
+use deskmate_shared::reply_once::{ReplierSettings, attempt_owner};
 use deskmate_shared::secrets::SecretStore;
-use deskmate_shared::sqs_batch::{decode_job, process_batch};
+use deskmate_shared::sqs_batch::{FailurePolicy, decode_job, process_batch};
 use deskmate_shared::state::{
     BotStates, ConversationsAccounts, ReplyClaims, StoreDirectory, WidgetRoutes,
 };
-use deskmate_shared::ticket_flow::{ReplierSettings, TicketReplier};
+use deskmate_shared::widget_path::ConversationReplier;
 use deskmate_shared::zendesk::ZendeskConnector;
-use rand::RngCore;
 use tracing::Instrument;
 
 pub struct ReplyWorker {
     pub tickets: TicketReplier,
     pub conversations: ConversationReplier,
     pub escalations: Escalations,
-}
-
-/// A fresh name for one processing attempt, so two workers holding the same message never
-/// mistake each other's reply claims for their own.
-fn attempt_owner() -> String {
-    format!("{:016x}", rand::rng().next_u64())
+    pub failures: FailurePolicy,
 }
 
 impl ReplyWorker {
@@ -40,6 +36,7 @@ impl ReplyWorker {
         state: Arc<S>,
         secrets: Arc<dyn SecretStore>,
         queue: Arc<dyn JobQueue>,
+        failures: FailurePolicy,
         config: &WorkerConfig,
     ) -> Self
     where
@@ -58,6 +55,8 @@ impl ReplyWorker {
             agent_timeout: config.agent_timeout,
             claim_lease: config.claim_lease,
         };
+        let escalations = Escalations::new(state.clone(), zendesk.clone(), queue)
+            .with_timing(config.handoff_timing());
         Self {
             tickets: TicketReplier {
                 stores: state.clone(),
@@ -65,19 +64,21 @@ impl ReplyWorker {
                 claims: state.clone(),
                 desks: zendesk.clone(),
                 agents: agents.clone(),
+                escalations: escalations.clone(),
                 settings,
             },
             conversations: ConversationReplier {
                 stores: state.clone(),
                 accounts: state.clone(),
                 bot_states: state.clone(),
-                claims: state.clone(),
-                desks: zendesk.clone(),
+                claims: state,
+                desks: zendesk,
                 agents,
-                queue: queue.clone(),
+                escalations: escalations.clone(),
                 settings,
             },
-            escalations: Escalations::new(state, zendesk, queue),
+            escalations,
+            failures,
         }
     }
 
@@ -102,30 +103,25 @@ impl ReplyWorker {
                     .handle(store_id, account, conversation_id, event, &attempt_owner())
                     .await
             }
-            Job::HandoffNote {
+            Job::Handoff {
                 store_id,
-                conversation_id,
-                note,
+                thread,
                 attempt,
-            } => {
-                self.escalations
-                    .attach_messaging_note(store_id, conversation_id, note, *attempt)
-                    .await
-            }
+            } => self.escalations.follow_up(store_id, thread, *attempt).await,
         }
     }
 
-    /// Processes one SQS message; `Err` means "redeliver it".
-    /// Processes one SQS message; `Err(Transient)` means "redeliver it".
-    pub async fn process_message(&self, message: SqsMessage) -> Result<(), JobError> {
+    /// Processes one SQS message.
+    pub async fn process_message(&self, message: SqsMessage) -> Result<Outcome, JobError> {
         let job = decode_job(&message)?;
-        let span = tracing::info_span!("job", store_id = %job.store_id(), thread = %job.thread());
-        let outcome = self.process_job(&job).instrument(span.clone()).await?;
-        span.in_scope(|| tracing::info!(?outcome, "job done"));
-        Ok(())
+        let span = tracing::info_span!("job", kind = job.kind());
+        self.process_job(&job).instrument(span).await
     }
 
     pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
-        process_batch(event, |message| self.process_message(message)).await
+        process_batch(event, &self.failures, |message| {
+            self.process_message(message)
+        })
+        .await
     }
 }

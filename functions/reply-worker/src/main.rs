@@ -13,7 +13,15 @@ async fn main() -> Result<(), Error> {
     let sdk = deskmate_shared::aws::load_sdk_config().await;
     let aws = AwsAdapters::new(&sdk, &config.table_name, &config.queue_url);
     let secrets = AwsAdapters::secrets(&sdk, config.secrets_ttl);
-    let worker = Arc::new(ReplyWorker::new(aws.state, secrets, aws.queue, &config));
+    let failures = AwsAdapters::failure_policy(
+        &sdk,
+        &config.queue_url,
+        config.dead_letter_queue_url.as_deref(),
+        config.retries,
+    );
+    let worker = Arc::new(ReplyWorker::new(
+        aws.state, secrets, aws.queue, failures, &config,
+    ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = worker.clone();
         async move { Ok::<_, Error>(worker.handle_batch(event.payload).await) }

@@ -32,7 +32,13 @@ pub const DEMO_ACCOUNT: &str = "acme";
 pub struct DemoAccount {
     pub sandbox: Sandbox,
     pub stack: std::sync::Arc<LocalStack>,
+    /// Acme Shoes, with its Zendesk webhook and triggers installed in the sandbox.
     pub store: ConnectedStore,
+    /// Acme Bags, a second brand's store on the same account (the Web Widget only).
+    pub bags: ConnectedStore,
+    /// The account's Conversations integration for Deskmate and its shared secret.
+    pub conversations_integration: String,
+    pub conversations_shared_secret: String,
     pub customer: u64,
     pub human_agent: u64,
     /// A sandbox API token (any sandbox user's email may be used with it).
@@ -45,7 +51,16 @@ impl DemoAccount {
     /// Starts the sandbox and Deskmate on `address`, connects the demo store and creates its
     /// Zendesk webhook and triggers in the sandbox.
     pub async fn start(address: &str, services: &Services) -> Result<Self, DemoError> {
-        let sandbox = Sandbox::start().await;
+        Self::on_sandbox(Sandbox::start().await, address, services).await
+    }
+
+    /// The demo account in a sandbox already running (e.g. from
+    /// [`start_sandbox`](crate::sandbox::start_sandbox)), with Deskmate on `address`.
+    pub async fn on_sandbox(
+        sandbox: Sandbox,
+        address: &str,
+        services: &Services,
+    ) -> Result<Self, DemoError> {
         let brand = sandbox.add_brand("Acme Shoes");
         sandbox.add_user("Deskmate Bot", "bot@acme.example", Role::Agent);
         let human_agent = sandbox.add_user("Sam Rivera", "sam@acme.example", Role::Agent);
@@ -104,8 +119,8 @@ impl DemoAccount {
                 app_id: keys.app_id,
                 key_id: keys.key_id,
                 key_secret: SecretString::from(keys.key_secret),
-                integration_id,
-                shared_secret: SecretString::from(shared_secret),
+                integration_id: integration_id.clone(),
+                shared_secret: SecretString::from(shared_secret.clone()),
             },
         )
         .await?;
@@ -145,6 +160,9 @@ impl DemoAccount {
             sandbox,
             stack: std::sync::Arc::new(stack),
             store,
+            bags,
+            conversations_integration: integration_id,
+            conversations_shared_secret: shared_secret,
             customer,
             human_agent,
             sandbox_api_token,

@@ -3,5 +3,6 @@
 pub mod admin;
 pub mod demo;
 pub mod local;
+pub mod sandbox;
 pub mod server;
 pub mod setup;

@@ -6,10 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::server::Functions;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
 use deskmate_shared::config::{IngressConfig, WorkerConfig};
+use deskmate_shared::failure::RetrySchedule;
 use deskmate_shared::queue::{JobQueue, MemoryQueue, SqsQueue};
 use deskmate_shared::secrets::{MemorySecrets, SecretStore, SecretVault, SecretsManagerStore};
+use deskmate_shared::sqs_batch::FailurePolicy;
 use deskmate_shared::state::{
     BotStates, ConversationsAccounts, DeliveryLog, DynamoState, MemoryState, ReplyClaims,
     StoreDirectory, WidgetRoutes,
@@ -58,6 +60,7 @@ fn assemble<S, V>(
     state: Arc<S>,
     secrets: Arc<V>,
     queue: Arc<dyn JobQueue>,
+    failures: FailurePolicy,
     ingress: &IngressConfig,
     worker: &WorkerConfig,
 ) -> (Functions, OperatorPorts, ReplyWorker)
@@ -80,9 +83,15 @@ where
     };
     let zendesk = Arc::new(ZendeskConnector::from_config(secrets.clone(), worker));
     (
-        Functions::new(state.clone(), queue.clone(), zendesk, ingress),
+        Functions::new(
+            state.clone(),
+            queue.clone(),
+            zendesk,
+            ingress,
+            worker.handoff_timing(),
+        ),
         ports,
-        ReplyWorker::new(state, secrets, queue, worker),
+        ReplyWorker::new(state, secrets, queue, failures, worker),
     )
 }
 
@@ -115,9 +124,8 @@ impl SqsEventSource {
             .queue_url(&self.queue_url)
             .max_number_of_messages(10)
             .wait_time_seconds(wait.as_secs() as i32)
-            .message_system_attribute_names(
-                aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
-            )
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .message_attribute_names("All")
             .send()
             .await
             .map_err(|err| aws_sdk_sqs::error::DisplayErrorContext(err).to_string())?;
@@ -135,6 +143,17 @@ impl SqsEventSource {
                     .unwrap_or_default()
                     .into_iter()
                     .map(|(name, value)| (name.as_str().to_owned(), value))
+                    .collect();
+                record.message_attributes = message
+                    .message_attributes
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(name, value)| {
+                        let mut attribute = SqsMessageAttribute::default();
+                        attribute.string_value = value.string_value;
+                        attribute.data_type = Some(value.data_type);
+                        (name, attribute)
+                    })
                     .collect();
                 record
             })
@@ -180,6 +199,9 @@ pub fn local_configs(zendesk_base_url: Option<String>) -> (IngressConfig, Worker
             agent_timeout: Duration::from_secs(20),
             http_timeout: Duration::from_secs(10),
             claim_lease: Duration::from_secs(60),
+            dead_letter_queue_url: None,
+            retries: RetrySchedule::default(),
+            handoff_recheck: Duration::ZERO,
         },
     )
 }
@@ -209,8 +231,20 @@ impl LocalStack {
                 let state = Arc::new(MemoryState::new());
                 let queue = Arc::new(MemoryQueue::new());
                 let secrets = Arc::new(MemorySecrets::new());
-                let (functions, ports, worker) =
-                    assemble(state, secrets, queue.clone(), &ingress, &worker_config);
+                let failures = FailurePolicy {
+                    schedule: worker_config.retries,
+                    redelivery: queue.clone(),
+                    dead_letters: None,
+                    unanswered: Default::default(),
+                };
+                let (functions, ports, worker) = assemble(
+                    state,
+                    secrets,
+                    queue.clone(),
+                    failures,
+                    &ingress,
+                    &worker_config,
+                );
                 (functions, ports, worker, Jobs::Memory(queue))
             }
             Services::Aws {
@@ -256,8 +290,14 @@ impl LocalStack {
                     worker_config.secrets_ttl,
                 ));
                 let queue = Arc::new(SqsQueue::new(sqs.clone(), &queue_url));
+                let failures = FailurePolicy {
+                    schedule: worker_config.retries,
+                    redelivery: queue.clone(),
+                    dead_letters: None,
+                    unanswered: Default::default(),
+                };
                 let (functions, ports, worker) =
-                    assemble(state, secrets, queue, &ingress, &worker_config);
+                    assemble(state, secrets, queue, failures, &ingress, &worker_config);
                 let source = SqsEventSource {
                     client: sqs,
                     queue_url,

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use deskmate_cli::admin::{self, ConnectArgs, Stack, read_secret, render_card};
-use deskmate_cli::demo::{DEMO_KNOWLEDGE, DEMO_STORE, DemoAccount, run_demo};
+use deskmate_cli::demo::{DEMO_ACCOUNT, DEMO_KNOWLEDGE, DEMO_STORE, DemoAccount, run_demo};
 use deskmate_cli::local::{LocalStack, Services};
+use deskmate_cli::sandbox::{describe, start_sandbox};
 use deskmate_cli::setup::{ConnectedStore, NewStore, connect_store};
 use deskmate_shared::domain::{AgentSettings, StoreId, TicketEvent};
 use deskmate_shared::http_retry::RetryPolicy;
@@ -36,6 +37,13 @@ enum Command {
     ///
     /// Example: deskmate dev --port 8080 --card card.json
     Dev(DevArgs),
+    /// Serve the Zendesk sandbox on its own (an offline Zendesk account: Support API,
+    /// Conversations API, triggers and webhooks) with its control API under /_sandbox/, until
+    /// Ctrl-C. The account starts empty; create users, tickets and faults through the control
+    /// API.
+    ///
+    /// Example: deskmate sandbox --port 8081
+    Sandbox(SandboxArgs),
     /// Connect and manage stores (one per brand bot) on a deployed stack.
     #[command(subcommand)]
     Store(StoreCommand),
@@ -245,6 +253,13 @@ enum StoreCommand {
 }
 
 #[derive(clap::Args)]
+struct SandboxArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8081)]
+    port: u16,
+}
+
+#[derive(clap::Args)]
 struct DevArgs {
     /// Port for Deskmate's routes (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
@@ -263,6 +278,9 @@ struct DevArgs {
     /// The bot agent's email, with --zendesk-subdomain.
     #[arg(long, value_name = "EMAIL")]
     bot_email: Option<String>,
+    /// Port for the Zendesk sandbox (0 picks a free one); its control API is at /_sandbox/.
+    #[arg(long, default_value_t = 0, conflicts_with = "zendesk_subdomain")]
+    sandbox_port: u16,
 }
 
 #[tokio::main]
@@ -271,7 +289,7 @@ async fn main() -> ExitCode {
     // The demo's output is its transcript; logs would only clutter it.
     let default_logs = match cli.command {
         Command::Demo => "warn",
-        Command::Dev(_) => "info",
+        Command::Dev(_) | Command::Sandbox(_) => "info",
         _ => "error",
     };
     deskmate_shared::telemetry::init_tracing_with(default_logs);
@@ -281,6 +299,7 @@ async fn main() -> ExitCode {
             .map(|transcript| print!("{transcript}"))
             .map_err(|e| e.to_string()),
         Command::Dev(args) => dev(args).await,
+        Command::Sandbox(args) => sandbox(args).await,
         Command::Store(StoreCommand::Connect {
             stack,
             name,
@@ -449,6 +468,15 @@ async fn store_connect(args: StackArgs, connect: ConnectArgs) -> Result<(), Stri
     Ok(())
 }
 
+async fn sandbox(args: SandboxArgs) -> Result<(), String> {
+    let sandbox = start_sandbox(args.port).await.map_err(|e| e.to_string())?;
+    println!("The Zendesk sandbox is serving on {}", sandbox.base_url());
+    print!("{}", describe(&sandbox));
+    println!("Press Ctrl-C to stop.");
+    let _ = tokio::signal::ctrl_c().await;
+    Ok(())
+}
+
 async fn dev(args: DevArgs) -> Result<(), String> {
     let address = format!("127.0.0.1:{}", args.port);
     let services = match &args.aws_endpoint {
@@ -456,51 +484,38 @@ async fn dev(args: DevArgs) -> Result<(), String> {
         None => Services::InMemory,
     };
     // Keeps the sandbox running while serving.
-    let mut _sandbox = None;
-    let (stack, store, mut card) = match (&args.zendesk_subdomain, &args.bot_email) {
+    let mut demo_account = None;
+    let (stack, card) = match (&args.zendesk_subdomain, &args.bot_email) {
         (Some(subdomain), Some(bot_email)) => {
             let (stack, store) = dev_on_zendesk(&services, &address, subdomain, bot_email).await?;
-            (stack, store, json!({}))
+            let card = dev_card(&stack.url, &[store_card(&stack.url, &store, None)]);
+            (stack, card)
         }
         _ => {
-            let demo = DemoAccount::start(&address, &services)
+            let sandbox = start_sandbox(args.sandbox_port)
                 .await
                 .map_err(|e| e.to_string())?;
-            let card = json!({
-                "zendesk_sandbox_url": demo.sandbox.base_url(),
-                "customer_user_id": demo.customer,
-                "agent_user_id": demo.human_agent,
-                "zendesk_sandbox_api_token": demo.sandbox_api_token,
-            });
+            let demo = DemoAccount::on_sandbox(sandbox, &address, &services)
+                .await
+                .map_err(|e| e.to_string())?;
+            let card = demo_card(&demo);
             let stack = demo.stack.clone();
-            let store = demo.store.clone();
-            _sandbox = Some(demo);
-            (stack, store, card)
+            demo_account = Some(demo);
+            (stack, card)
         }
     };
     stack.spawn_worker_loop();
-    let webhook_url = format!("{}/webhooks/zendesk/{}", stack.url, store.config.id);
-    let fields = json!({
-        "deskmate_url": stack.url,
-        "store_id": store.config.id.as_str(),
-        "webhook_url": webhook_url,
-        "webhook_bearer_token": store.webhook_token.expose_secret(),
-        "bot_user_id": store.config.bot_user_id,
-        "trigger_payload": trigger_payload_template(TicketEvent::TicketCreated),
-    });
-    if let (Value::Object(card), Value::Object(fields)) = (&mut card, fields) {
-        card.extend(fields);
-    }
-    println!("Deskmate is serving on {}", stack.url);
-    println!("  Zendesk webhook:  POST {webhook_url}");
-    println!(
-        "  Bearer token:     {}",
-        store.webhook_token.expose_secret()
-    );
-    if let Some(sandbox) = card.get("zendesk_sandbox_url") {
+    print!("{}", render_dev_card(&card));
+    if let Some(demo) = &demo_account {
+        println!("Zendesk sandbox: {}", demo.sandbox.base_url());
+        print!("{}", describe(&demo.sandbox));
         println!(
-            "  Zendesk sandbox:  {}",
-            sandbox.as_str().unwrap_or_default()
+            "  API token:          {}   (with any user's email, e.g. bot@acme.example/token)",
+            demo.sandbox_api_token
+        );
+        println!(
+            "  Users:              customer #{}, human agent #{}",
+            demo.customer, demo.human_agent
         );
     }
     println!("Press Ctrl-C to stop.");
@@ -511,6 +526,115 @@ async fn dev(args: DevArgs) -> Result<(), String> {
     }
     let _ = tokio::signal::ctrl_c().await;
     Ok(())
+}
+
+/// One store's URLs and tokens on the local stack at `url`.
+fn store_card(url: &str, store: &ConnectedStore, widget: Option<&str>) -> Value {
+    json!({
+        "store_id": store.config.id.as_str(),
+        "name": store.config.name,
+        "brand_id": store.config.brand_id,
+        "bot_user_id": store.config.bot_user_id,
+        "webhook_url": format!("{url}/webhooks/zendesk/{}", store.config.id),
+        "webhook_bearer_token": store.webhook_token.expose_secret(),
+        "tool_url": format!("{url}/tools/escalate"),
+        "tool_token": store.tool_token.expose_secret(),
+        "widget_integration_id": widget,
+    })
+}
+
+/// What `deskmate dev` serves: every store, and the first store's fields at the top level.
+fn dev_card(url: &str, stores: &[Value]) -> Value {
+    let first = &stores[0];
+    json!({
+        "deskmate_url": url,
+        "store_id": first["store_id"],
+        "webhook_url": first["webhook_url"],
+        "webhook_bearer_token": first["webhook_bearer_token"],
+        "bot_user_id": first["bot_user_id"],
+        "trigger_payload": trigger_payload_template(TicketEvent::TicketCreated),
+        "stores": stores,
+    })
+}
+
+/// The demo account's card: its stores and widgets, the Conversations integration and the
+/// sandbox.
+fn demo_card(demo: &DemoAccount) -> Value {
+    let url = &demo.stack.url;
+    let stores = [
+        store_card(url, &demo.store, Some(&demo.widgets[0])),
+        store_card(url, &demo.bags, Some(&demo.widgets[1])),
+    ];
+    let mut card = dev_card(url, &stores);
+    let extra = json!({
+        "conversations": {
+            "account": DEMO_ACCOUNT,
+            "webhook_url": format!("{url}/webhooks/conversations/{DEMO_ACCOUNT}"),
+            "integration_id": demo.conversations_integration,
+            "shared_secret": demo.conversations_shared_secret,
+        },
+        "zendesk_sandbox_url": demo.sandbox.base_url(),
+        "zendesk_sandbox_control_url": demo.sandbox.control_url(),
+        "zendesk_sandbox_api_token": demo.sandbox_api_token,
+        "customer_user_id": demo.customer,
+        "agent_user_id": demo.human_agent,
+    });
+    if let (Value::Object(card), Value::Object(extra)) = (&mut card, extra) {
+        card.extend(extra);
+    }
+    card
+}
+
+/// The card as text: Deskmate's URL, then each store's and the Web Widget's URLs and tokens.
+fn render_dev_card(card: &Value) -> String {
+    use std::fmt::Write as _;
+    let text = |value: &Value| match value {
+        Value::String(text) => text.clone(),
+        Value::Null => "-".to_owned(),
+        other => other.to_string(),
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Deskmate is serving on {}",
+        text(&card["deskmate_url"])
+    );
+    for store in card["stores"].as_array().into_iter().flatten() {
+        let field = |name: &str| text(&store[name]);
+        let _ = writeln!(
+            out,
+            "Store {} ({}, brand {})",
+            field("store_id"),
+            field("name"),
+            field("brand_id")
+        );
+        let _ = writeln!(out, "  Zendesk webhook:  POST {}", field("webhook_url"));
+        let _ = writeln!(out, "  Bearer token:     {}", field("webhook_bearer_token"));
+        let _ = writeln!(out, "  Escalate tool:    POST {}", field("tool_url"));
+        let _ = writeln!(out, "  Tool token:       {}", field("tool_token"));
+        let _ = writeln!(
+            out,
+            "  Web Widget:       {}",
+            field("widget_integration_id")
+        );
+    }
+    let conversations = &card["conversations"];
+    if conversations.is_object() {
+        let field = |name: &str| text(&conversations[name]);
+        let _ = writeln!(
+            out,
+            "Conversations integration {} (account {})",
+            field("integration_id"),
+            field("account")
+        );
+        let _ = writeln!(out, "  Webhook:          POST {}", field("webhook_url"));
+        let _ = writeln!(
+            out,
+            "  Shared secret:    {}   (the X-API-Key header)",
+            field("shared_secret")
+        );
+    }
+    out
 }
 
 /// Connects a store to a real Zendesk account (the knowledge agent answers from the demo file).

@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use conversations_webhook::ConversationsWebhook;
 use deskmate_shared::config::IngressConfig;
-use deskmate_shared::escalation::Escalations;
+use deskmate_shared::handoff::{Escalations, HandoffTiming};
 use deskmate_shared::queue::JobQueue;
 use deskmate_shared::state::{
     BotStates, ConversationsAccounts, DeliveryLog, StoreDirectory, WidgetRoutes,
@@ -38,6 +38,7 @@ impl Functions {
         queue: Arc<dyn JobQueue>,
         zendesk: Arc<ZendeskConnector>,
         config: &IngressConfig,
+        handoff_timing: HandoffTiming,
     ) -> Self
     where
         S: StoreDirectory
@@ -56,7 +57,7 @@ impl Functions {
             )),
             escalate_tool: Arc::new(EscalateTool {
                 stores: state.clone(),
-                escalations: Escalations::new(state, zendesk, queue),
+                escalations: Escalations::new(state, zendesk, queue).with_timing(handoff_timing),
             }),
         }
     }

@@ -7,14 +7,14 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get, post, put};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use crate::Shared;
 use crate::triggers;
-use crate::world::{Fault, Trigger, Webhook, World, random_hex};
+use crate::world::{Trigger, Webhook, World, random_hex};
 
 type ApiResult = Result<(StatusCode, axum::Json<Value>), ApiError>;
 
@@ -70,32 +70,9 @@ fn authenticate(world: &World, headers: &HeaderMap) -> Option<u64> {
         .map(|user| user.id)
 }
 
-/// Serves injected faults, then authenticates, like Zendesk's edge would.
+/// Authenticates the request; injected faults were served before this (see `faults`).
 async fn gate(State(shared): State<Arc<Shared>>, mut request: Request, next: Next) -> Response {
-    let (fault, user) = {
-        let mut world = shared.world();
-        world.api_requests += 1;
-        (
-            world.faults.pop_front(),
-            authenticate(&world, request.headers()),
-        )
-    };
-    match fault {
-        Some(Fault::RateLimited { retry_after_secs }) => {
-            return (
-                StatusCode::TOO_MANY_REQUESTS,
-                [(header::RETRY_AFTER, retry_after_secs.to_string())],
-                axum::Json(json!({"error": "APIRateLimitExceeded", "description": "Number of allowed API requests per minute exceeded"})),
-            )
-                .into_response();
-        }
-        Some(Fault::Status(status)) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return (status, axum::Json(json!({"error": "ServiceUnavailable"}))).into_response();
-        }
-        Some(Fault::Latency(delay)) => tokio::time::sleep(delay).await,
-        None => {}
-    }
+    let user = authenticate(&shared.world(), request.headers());
     let Some(user) = user else {
         return (
             StatusCode::UNAUTHORIZED,
@@ -108,18 +85,28 @@ async fn gate(State(shared): State<Arc<Shared>>, mut request: Request, next: Nex
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/api/v2/users/me", get(me))
+    // Zendesk serves every path with or without `.json`; the paths that end in an id strip it
+    // from the id (`id_path`), the others are routed both ways.
+    let literal: [(&str, MethodRouter<Arc<Shared>>); 6] = [
+        ("/api/v2/users/me", get(me)),
+        ("/api/v2/tickets", post(create_ticket)),
+        ("/api/v2/tickets/{id}/comments", get(comments)),
+        ("/api/v2/search", get(search)),
+        ("/api/v2/webhooks", get(list_webhooks).post(create_webhook)),
+        ("/api/v2/triggers", get(list_triggers).post(create_trigger)),
+    ];
+    let mut router = Router::new();
+    for (path, method) in literal {
+        router = router
+            .route(path, method.clone())
+            .route(&format!("{path}.json"), method);
+    }
+    router
         .route("/api/v2/users/{id}", get(user))
-        .route("/api/v2/tickets", axum::routing::post(create_ticket))
         .route("/api/v2/tickets/{id}", get(ticket).put(update_ticket))
-        .route("/api/v2/tickets/{id}/comments", get(comments))
-        .route("/api/v2/search.json", get(search))
-        .route("/api/v2/webhooks", get(list_webhooks).post(create_webhook))
-        .route("/api/v2/webhooks/{id}", axum::routing::put(update_webhook))
+        .route("/api/v2/webhooks/{id}", put(update_webhook))
         .route("/api/v2/webhooks/{id}/signing_secret", get(signing_secret))
-        .route("/api/v2/triggers", get(list_triggers).post(create_trigger))
-        .route("/api/v2/triggers/{id}", axum::routing::put(update_trigger))
+        .route("/api/v2/triggers/{id}", put(update_trigger))
         .layer(middleware::from_fn_with_state(shared.clone(), gate))
         .with_state(shared)
 }

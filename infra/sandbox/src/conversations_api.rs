@@ -33,8 +33,7 @@ fn ok(value: Value) -> Answer {
 
 async fn authenticate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let authorized = {
-        let mut world = shared.world();
-        world.api_requests += 1;
+        let world = shared.world();
         let presented = request
             .headers()
             .get(header::AUTHORIZATION)

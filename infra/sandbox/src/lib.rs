@@ -1,12 +1,20 @@
 //! An offline Zendesk for tests, benchmarks, the demo and `deskmate dev`: the Support API
-//! endpoints Deskmate calls, and the trigger engine that notifies webhooks the way Zendesk
-//! does (bearer token, signature headers, placeholders rendered as strings).
+//! and Conversations API endpoints Deskmate calls, and the trigger engine that notifies
+//! webhooks the way Zendesk does (bearer token, signature headers, placeholders rendered as
+//! strings).
 //!
 //! The server holds one account. Tests drive it through [`Sandbox`]: people act (a customer
-//! emails, an agent comments), triggers fire, and the test reads the tickets back.
+//! emails, an agent comments), triggers fire, and the test reads the tickets back. Started on
+//! its own (`deskmate sandbox`), it is driven the same way over HTTP through the control API
+//! under `/_sandbox/` (see the `control` module).
+//!
+//! Faults are injected per call kind on both APIs with [`FaultRule`]s ([`Sandbox::inject`]),
+//! and every call served is logged as a [`Call`] ([`Sandbox::calls`]); see the `faults` module.
 
 mod api;
+mod control;
 mod conversations_api;
+mod faults;
 mod messaging;
 mod triggers;
 mod world;
@@ -17,17 +25,10 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-pub use messaging::ConversationMessage;
+pub use faults::{Call, Fault, FaultRule};
+pub use messaging::{ConversationMessage, ConversationView, MessagingKeys};
 use world::World;
-pub use world::{CommentView, Delivery, Fault, Role, TicketView, UserView};
-
-/// The Conversations API key of the sandbox's app.
-#[derive(Clone, Debug)]
-pub struct MessagingKeys {
-    pub app_id: String,
-    pub key_id: String,
-    pub key_secret: String,
-}
+pub use world::{CommentView, Delivery, Role, TicketView, UserView};
 
 /// A running sandbox; dropping it stops the server.
 pub struct Sandbox {
@@ -49,6 +50,27 @@ impl Shared {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// Makes a change to the world and sends the webhook deliveries it caused.
+    pub(crate) fn act<T>(
+        self: &Arc<Self>,
+        change: impl FnOnce(&mut World) -> (T, Vec<triggers::Outgoing>),
+    ) -> T {
+        let (value, outgoing) = change(&mut self.world());
+        triggers::dispatch(self, outgoing);
+        value
+    }
+
+    /// Waits until every webhook delivery in flight has been answered.
+    pub(crate) async fn settle(&self) {
+        loop {
+            let idle = self.idle.notified();
+            if self.in_flight.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
 }
 
 impl Drop for Sandbox {
@@ -60,10 +82,16 @@ impl Drop for Sandbox {
 impl Sandbox {
     /// Starts a sandbox account on a free loopback port.
     pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        Self::start_on("127.0.0.1:0")
             .await
-            .expect("a loopback port is free");
-        let base_url = format!("http://{}", listener.local_addr().expect("bound"));
+            .expect("a loopback port is free")
+    }
+
+    /// Starts a sandbox account on `address` (e.g. `127.0.0.1:8081`; port 0 picks a free one),
+    /// serving the Support API, the Conversations API and the control API (`/_sandbox/`).
+    pub async fn start_on(address: impl tokio::net::ToSocketAddrs) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        let base_url = format!("http://{}", listener.local_addr()?);
         let shared = Arc::new(Shared {
             world: Mutex::new(World::new(&base_url)),
             http: reqwest::Client::builder()
@@ -73,22 +101,34 @@ impl Sandbox {
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
         });
-        let app = api::router(shared.clone()).merge(conversations_api::router(shared.clone()));
+        let app = api::router(shared.clone())
+            .merge(conversations_api::router(shared.clone()))
+            .merge(control::router(shared.clone()))
+            .fallback(faults::unknown_route)
+            .layer(axum::middleware::from_fn_with_state(
+                shared.clone(),
+                faults::serve,
+            ));
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
                 .await
                 .expect("sandbox server runs");
         });
-        Self {
+        Ok(Self {
             base_url,
             shared,
             server,
-        }
+        })
     }
 
     /// Where Deskmate sends Support API calls instead of `https://{subdomain}.zendesk.com`.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The root of the control API (see the `control` module's documentation).
+    pub fn control_url(&self) -> String {
+        format!("{}/_sandbox", self.base_url)
     }
 
     pub fn add_user(&self, name: &str, email: &str, role: Role) -> u64 {
@@ -112,18 +152,14 @@ impl Sandbox {
         subject: &str,
         body: &str,
     ) -> u64 {
-        let (ticket, deliveries) = self
-            .shared
-            .world()
-            .customer_emails(requester, brand, subject, body);
-        self.deliver(deliveries);
-        ticket
+        self.shared
+            .act(|world| world.customer_emails(requester, brand, subject, body))
     }
 
     /// Someone (customer or agent) comments on a ticket from Zendesk's UI or by email.
     pub fn comment(&self, author: u64, ticket: u64, body: &str, public: bool) {
-        let deliveries = self.shared.world().comment(author, ticket, body, public);
-        self.deliver(deliveries);
+        self.shared
+            .act(|world| ((), world.comment(author, ticket, body, public)));
     }
 
     /// An agent starts a ticket to a customer (a proactive outbound email).
@@ -134,18 +170,19 @@ impl Sandbox {
         subject: &str,
         body: &str,
     ) -> u64 {
-        let (ticket, deliveries) = self
-            .shared
-            .world()
-            .agent_creates_ticket(agent, requester, subject, body);
-        self.deliver(deliveries);
-        ticket
+        self.shared
+            .act(|world| world.agent_creates_ticket(agent, requester, subject, body))
     }
 
     /// An agent assigns the ticket to someone (or no one).
     pub fn assign(&self, actor: u64, ticket: u64, assignee: Option<u64>) {
-        let deliveries = self.shared.world().assign(actor, ticket, assignee);
-        self.deliver(deliveries);
+        self.shared
+            .act(|world| ((), world.assign(actor, ticket, assignee)));
+    }
+
+    /// An agent solves a ticket (for a messaging ticket, control returns to the bot).
+    pub fn solve(&self, agent: u64, ticket: u64) {
+        self.shared.act(|world| ((), world.solve(agent, ticket)));
     }
 
     pub fn ticket(&self, id: u64) -> Option<TicketView> {
@@ -185,14 +222,39 @@ impl Sandbox {
         self.shared.world().deliveries.clone()
     }
 
-    /// The Support API answers the next requests with these faults, one each, in order.
-    pub fn inject_faults(&self, faults: impl IntoIterator<Item = Fault>) {
-        self.shared.world().faults.extend(faults);
+    /// Adds a fault rule; rules apply to Support and Conversations API calls, the first
+    /// matching one (in the order they were added) whose `skip` has run out.
+    pub fn inject(&self, rule: FaultRule) {
+        self.shared.world().faults.add(rule);
     }
 
-    /// Support API requests served so far.
+    /// The next API calls of any kind (Support or Conversations) get these faults, one
+    /// each, in order.
+    pub fn inject_faults(&self, faults: impl IntoIterator<Item = Fault>) {
+        let mut world = self.shared.world();
+        for fault in faults {
+            world.faults.add(FaultRule::once(Call::Any, fault));
+        }
+    }
+
+    /// The fault rules still active, with what is left of their `skip` and `times`.
+    pub fn fault_rules(&self) -> Vec<FaultRule> {
+        self.shared.world().faults.rules().to_vec()
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.shared.world().faults.clear();
+    }
+
+    /// Every Support and Conversations API call served so far, in order (faulted ones too).
+    pub fn calls(&self) -> Vec<Call> {
+        self.shared.world().faults.calls().to_vec()
+    }
+
+    /// Support and Conversations API requests served so far.
     pub fn api_requests(&self) -> usize {
-        self.shared.world().api_requests
+        self.shared.world().faults.calls().len()
     }
 
     /// Sends delivery number `index` again, byte for byte, as Zendesk does when it retries.
@@ -203,39 +265,23 @@ impl Sandbox {
 
     /// Waits until every webhook delivery in flight has been answered.
     pub async fn settle(&self) {
-        loop {
-            let idle = self.shared.idle.notified();
-            if self.shared.in_flight.load(Ordering::SeqCst) == 0 {
-                return;
-            }
-            idle.await;
-        }
+        self.shared.settle().await;
     }
 
     /// Turns messaging on: a Conversations app with an API key, and the Agent Workspace on
     /// the switchboard, as a Zendesk account with messaging has.
     pub fn enable_messaging(&self) -> MessagingKeys {
-        let mut world = self.shared.world();
-        let messaging = world.messaging();
-        MessagingKeys {
-            app_id: messaging.app_id.clone(),
-            key_id: messaging.key_id.clone(),
-            key_secret: messaging.key_secret.clone(),
-        }
+        self.shared.world().enable_messaging()
+    }
+
+    /// The Conversations API key, if messaging is on.
+    pub fn messaging_keys(&self) -> Option<MessagingKeys> {
+        self.shared.world().messaging_keys()
     }
 
     /// A brand's Web Widget (Admin Center → Channels → Messaging); returns its integration id.
     pub fn add_web_widget(&self, brand: u64, name: &str) -> String {
-        let mut world = self.shared.world();
-        let id = messaging::object_id();
-        world.messaging().integrations.push(messaging::Integration {
-            id: id.clone(),
-            kind: "web".into(),
-            display_name: name.to_owned(),
-            brand_id: Some(brand),
-            webhook: None,
-        });
-        id
+        self.shared.world().add_web_widget(brand, name)
     }
 
     /// A Conversations integration with a webhook to `target` subscribed to `triggers`
@@ -246,87 +292,68 @@ impl Sandbox {
         target: &str,
         triggers: &[&str],
     ) -> (String, String) {
-        let mut world = self.shared.world();
-        let id = messaging::object_id();
-        let secret = world::random_hex(24);
-        world.messaging().integrations.push(messaging::Integration {
-            id: id.clone(),
-            kind: "custom".into(),
-            display_name: name.to_owned(),
-            brand_id: None,
-            webhook: Some(messaging::ConversationsWebhook {
-                id: messaging::object_id(),
-                target: target.to_owned(),
-                triggers: triggers.iter().map(|t| t.to_string()).collect(),
-                secret: secret.clone(),
-            }),
-        });
-        (id, secret)
+        self.shared
+            .world()
+            .add_conversations_integration(name, target, triggers)
     }
 
     /// Puts `integration` on the switchboard as the default responder, with the Agent
     /// Workspace next after it and itself next after the Agent Workspace.
     pub fn make_default_responder(&self, integration: &str, name: &str) {
-        let mut world = self.shared.world();
-        let messaging = world.messaging();
-        let agent_workspace = messaging
-            .switchboard_integrations
-            .iter()
-            .find(|s| s.integration_type == messaging::AGENT_WORKSPACE_TYPE)
-            .map(|s| s.id.clone())
-            .expect("messaging has the Agent Workspace");
-        let id = messaging::object_id();
-        messaging
-            .switchboard_integrations
-            .push(messaging::SwitchboardIntegration {
-                id: id.clone(),
-                name: name.to_owned(),
-                integration_id: integration.to_owned(),
-                integration_type: "custom".into(),
-                deliver_standby_events: false,
-                next: Some(agent_workspace.clone()),
-            });
-        for s in &mut messaging.switchboard_integrations {
-            if s.id == agent_workspace {
-                s.next = Some(id.clone());
-            }
-        }
-        messaging.default_integration = Some(id);
+        self.shared
+            .world()
+            .make_default_responder(integration, name);
     }
 
     /// A visitor opens `widget` and starts a conversation; returns its id.
     pub fn widget_visitor_opens(&self, widget: &str, name: &str) -> String {
-        let (conversation, outgoing) = self.shared.world().open_conversation(widget, name);
-        self.deliver(outgoing);
-        conversation
+        self.shared
+            .act(|world| world.open_conversation(widget, name))
     }
 
     /// The visitor writes in the widget; returns the message id.
     pub fn widget_visitor_says(&self, conversation: &str, text: &str) -> String {
-        let (id, outgoing) = self.shared.world().user_message(conversation, text);
-        self.deliver(outgoing);
-        id
+        self.shared
+            .act(|world| world.user_message(conversation, text))
     }
 
     /// A human agent answers in the Agent Workspace (a business message without Deskmate's marks).
     pub fn workspace_agent_says(&self, conversation: &str, name: &str, text: &str) {
-        let body = serde_json::json!({"author": {"type": "business", "displayName": name}, "content": {"type": "text", "text": text}});
-        let (_, outgoing) = self
-            .shared
-            .world()
-            .business_message(conversation, &body)
-            .expect("the conversation exists");
-        self.deliver(outgoing);
+        self.shared.act(|world| {
+            world
+                .workspace_agent_says(conversation, name, text)
+                .expect("the conversation exists")
+        });
+    }
+
+    /// A human grabs the conversation in the Agent Workspace: control passes to it at once.
+    pub fn agent_workspace_takes_over(&self, conversation: &str) {
+        self.shared.act(|world| {
+            let outgoing = world
+                .pass_control(conversation, messaging::AGENT_WORKSPACE_TYPE, None, None)
+                .expect("the conversation and the Agent Workspace exist");
+            ((), outgoing)
+        });
+    }
+
+    /// The admin revokes every API token and rotates the Conversations API key: every call
+    /// with the old credentials gets 401.
+    pub fn revoke_credentials(&self) {
+        let mut world = self.shared.world();
+        world.api_tokens.clear();
+        if let Some(messaging) = world.messaging.as_mut() {
+            messaging.key_secret = world::random_hex(32);
+        }
     }
 
     /// Someone releases control of the conversation (nobody is in control afterwards).
     pub fn release_control(&self, conversation: &str, metadata: serde_json::Value) {
-        let outgoing = self
-            .shared
-            .world()
-            .release_control(conversation, metadata.as_object().cloned())
-            .expect("the conversation exists");
-        self.deliver(outgoing);
+        self.shared.act(|world| {
+            let outgoing = world
+                .release_control(conversation, metadata.as_object().cloned())
+                .expect("the conversation exists");
+            ((), outgoing)
+        });
     }
 
     /// Conversations events wait and go out together in one payload at the next flush.
@@ -335,30 +362,23 @@ impl Sandbox {
     }
 
     pub fn flush_conversation_events(&self) {
-        let outgoing = self.shared.world().flush_held();
-        self.deliver(outgoing);
+        self.shared.act(|world| ((), world.flush_held()));
+    }
+
+    /// A widget conversation: messages, who is in control, its messaging ticket.
+    pub fn conversation(&self, conversation: &str) -> Option<ConversationView> {
+        self.shared.world().conversation_view(conversation)
     }
 
     pub fn conversation_messages(&self, conversation: &str) -> Vec<ConversationMessage> {
-        let mut world = self.shared.world();
-        world
-            .messaging()
-            .conversations
-            .get(conversation)
-            .map(|c| c.messages.clone())
+        self.conversation(conversation)
+            .map(|c| c.messages)
             .unwrap_or_default()
     }
 
     /// The name of the switchboard integration in control of the conversation.
     pub fn in_control(&self, conversation: &str) -> Option<String> {
-        let mut world = self.shared.world();
-        let messaging = world.messaging();
-        let active = messaging.conversations.get(conversation)?.active.clone()?;
-        messaging
-            .switchboard_integrations
-            .iter()
-            .find(|s| s.id == active)
-            .map(|s| s.name.clone())
+        self.conversation(conversation)?.in_control
     }
 
     /// The switchboard by names: the default responder, and who is next after whom.
@@ -384,35 +404,11 @@ impl Sandbox {
     }
 
     pub fn messaging_ticket(&self, conversation: &str) -> Option<u64> {
-        self.shared
-            .world()
-            .messaging()
-            .conversations
-            .get(conversation)?
-            .ticket
+        self.conversation(conversation)?.ticket_id
     }
 
     pub fn typing_indicators(&self, conversation: &str) -> usize {
-        let mut world = self.shared.world();
-        world
-            .messaging()
-            .conversations
-            .get(conversation)
-            .map_or(0, |c| c.typing)
-    }
-
-    /// An agent solves a ticket (for a messaging ticket, control returns to the bot).
-    pub fn solve(&self, agent: u64, ticket: u64) {
-        let outgoing = self
-            .shared
-            .world()
-            .change_ticket(agent, ticket, |_, entry| {
-                entry.view.status = "solved".into()
-            });
-        self.deliver(outgoing);
-    }
-
-    fn deliver(&self, deliveries: Vec<triggers::Outgoing>) {
-        triggers::dispatch(&self.shared, deliveries);
+        self.conversation(conversation)
+            .map_or(0, |c| c.typing_indicators)
     }
 }

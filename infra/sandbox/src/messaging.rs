@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use pulldown_cmark::{Parser, html};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -38,8 +39,28 @@ pub(crate) struct SwitchboardIntegration {
     pub next: Option<String>,
 }
 
+/// The Conversations API key of the sandbox's app.
+#[derive(Clone, Debug, Serialize)]
+pub struct MessagingKeys {
+    pub app_id: String,
+    pub key_id: String,
+    pub key_secret: String,
+}
+
+/// A widget conversation as the sandbox sees it: its messages, who is in control (a
+/// switchboard integration's name) and the Agent Workspace's ticket for it, if any.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConversationView {
+    pub id: String,
+    pub messages: Vec<ConversationMessage>,
+    pub in_control: Option<String>,
+    pub ticket_id: Option<u64>,
+    /// How many `typing:start` activities were posted.
+    pub typing_indicators: usize,
+}
+
 /// A message as stored; `markdown_text` is what the sender wrote (the API never returns it).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ConversationMessage {
     pub id: String,
     pub received: String,
@@ -558,5 +579,127 @@ impl World {
         let json = self.messaging().message_json(&message);
         let outgoing = self.add_message(conversation, message);
         Ok((json, outgoing))
+    }
+
+    /// Turns messaging on (a Conversations app with an API key, the Agent Workspace on the
+    /// switchboard) if it is not on yet; returns the app's key.
+    pub(crate) fn enable_messaging(&mut self) -> MessagingKeys {
+        self.messaging();
+        self.messaging_keys().expect("messaging is on")
+    }
+
+    /// The Conversations API key, once messaging is on.
+    pub(crate) fn messaging_keys(&self) -> Option<MessagingKeys> {
+        self.messaging.as_ref().map(|messaging| MessagingKeys {
+            app_id: messaging.app_id.clone(),
+            key_id: messaging.key_id.clone(),
+            key_secret: messaging.key_secret.clone(),
+        })
+    }
+
+    /// A brand's Web Widget; returns its integration id.
+    pub(crate) fn add_web_widget(&mut self, brand: u64, name: &str) -> String {
+        let id = object_id();
+        self.messaging().integrations.push(Integration {
+            id: id.clone(),
+            kind: "web".into(),
+            display_name: name.to_owned(),
+            brand_id: Some(brand),
+            webhook: None,
+        });
+        id
+    }
+
+    /// Whether `widget` is one of the account's Web Widgets.
+    pub(crate) fn is_web_widget(&self, widget: &str) -> bool {
+        self.messaging.as_ref().is_some_and(|m| {
+            m.integrations
+                .iter()
+                .any(|i| i.id == widget && i.kind == "web")
+        })
+    }
+
+    /// A custom integration with a webhook to `target`; returns its id and shared secret.
+    pub(crate) fn add_conversations_integration(
+        &mut self,
+        name: &str,
+        target: &str,
+        triggers: &[&str],
+    ) -> (String, String) {
+        let id = object_id();
+        let secret = random_hex(24);
+        self.messaging().integrations.push(Integration {
+            id: id.clone(),
+            kind: "custom".into(),
+            display_name: name.to_owned(),
+            brand_id: None,
+            webhook: Some(ConversationsWebhook {
+                id: object_id(),
+                target: target.to_owned(),
+                triggers: triggers.iter().map(|t| t.to_string()).collect(),
+                secret: secret.clone(),
+            }),
+        });
+        (id, secret)
+    }
+
+    /// Puts `integration` on the switchboard as the default responder, with the Agent
+    /// Workspace next after it and itself next after the Agent Workspace.
+    pub(crate) fn make_default_responder(&mut self, integration: &str, name: &str) {
+        let messaging = self.messaging();
+        let agent_workspace = messaging
+            .switchboard_integrations
+            .iter()
+            .find(|s| s.integration_type == AGENT_WORKSPACE_TYPE)
+            .map(|s| s.id.clone())
+            .expect("messaging has the Agent Workspace");
+        let id = object_id();
+        messaging
+            .switchboard_integrations
+            .push(SwitchboardIntegration {
+                id: id.clone(),
+                name: name.to_owned(),
+                integration_id: integration.to_owned(),
+                integration_type: "custom".into(),
+                deliver_standby_events: false,
+                next: Some(agent_workspace.clone()),
+            });
+        for s in &mut messaging.switchboard_integrations {
+            if s.id == agent_workspace {
+                s.next = Some(id.clone());
+            }
+        }
+        messaging.default_integration = Some(id);
+    }
+
+    /// A human agent answers in the Agent Workspace (a business message without Deskmate's
+    /// marks); returns the message id.
+    pub(crate) fn workspace_agent_says(
+        &mut self,
+        conversation: &str,
+        name: &str,
+        text: &str,
+    ) -> Result<(String, Vec<Outgoing>), String> {
+        let body = json!({"author": {"type": "business", "displayName": name}, "content": {"type": "text", "text": text}});
+        let (message, outgoing) = self.business_message(conversation, &body)?;
+        let id = message["id"].as_str().unwrap_or_default().to_owned();
+        Ok((id, outgoing))
+    }
+
+    pub(crate) fn conversation_view(&self, id: &str) -> Option<ConversationView> {
+        let messaging = self.messaging.as_ref()?;
+        let state = messaging.conversations.get(id)?;
+        let in_control = state
+            .active
+            .as_deref()
+            .and_then(|active| messaging.switchboard_integration(active))
+            .map(|s| s.name.clone());
+        Some(ConversationView {
+            id: id.to_owned(),
+            messages: state.messages.clone(),
+            in_control,
+            ticket_id: state.ticket,
+            typing_indicators: state.typing,
+        })
     }
 }

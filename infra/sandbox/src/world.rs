@@ -1,17 +1,21 @@
 //! The account's data and the changes people and the API make to it.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use rand::RngCore;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::faults::Faults;
 use crate::triggers::{self, Outgoing, UpdateContext};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A user's role; in JSON `end_user`, `agent`, `light_agent` or `admin`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
+    #[serde(alias = "end-user")]
     EndUser,
     Agent,
     LightAgent,
@@ -27,7 +31,7 @@ pub struct UserView {
     pub role_type: Option<u64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TicketView {
     pub id: u64,
     pub subject: String,
@@ -43,7 +47,7 @@ pub struct TicketView {
     pub updated_at: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CommentView {
     pub id: u64,
     pub author_id: u64,
@@ -53,25 +57,15 @@ pub struct CommentView {
     pub created_at: String,
 }
 
-/// One webhook request the trigger engine made, and how the endpoint answered.
-#[derive(Clone, Debug)]
+/// One webhook request the trigger engine made, and how the endpoint answered (`status` is
+/// `None` while in flight, 0 when the endpoint never answered).
+#[derive(Clone, Debug, Serialize)]
 pub struct Delivery {
     pub webhook_id: String,
     pub endpoint: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
     pub status: Option<u16>,
-}
-
-/// A fault the Support API serves instead of the next request's answer.
-#[derive(Clone, Debug)]
-pub enum Fault {
-    /// 429 with `Retry-After: seconds`.
-    RateLimited { retry_after_secs: u64 },
-    /// Any status, e.g. 500 or 503.
-    Status(u16),
-    /// Answer normally, after this delay.
-    Latency(std::time::Duration),
 }
 
 pub(crate) struct Webhook {
@@ -106,9 +100,8 @@ pub(crate) struct World {
     pub tickets: BTreeMap<u64, Ticket>,
     pub webhooks: BTreeMap<String, Webhook>,
     pub triggers: Vec<Trigger>,
-    pub faults: VecDeque<Fault>,
+    pub faults: Faults,
     pub deliveries: Vec<Delivery>,
-    pub api_requests: usize,
     pub messaging: Option<crate::messaging::Messaging>,
 }
 
@@ -165,9 +158,8 @@ impl World {
             tickets: BTreeMap::new(),
             webhooks: BTreeMap::new(),
             triggers: Vec::new(),
-            faults: VecDeque::new(),
+            faults: Faults::default(),
             deliveries: Vec::new(),
-            api_requests: 0,
             messaging: None,
         }
     }
@@ -389,6 +381,13 @@ impl World {
 
     pub fn assign(&mut self, actor: u64, ticket: u64, assignee: Option<u64>) -> Vec<Outgoing> {
         self.change_ticket(actor, ticket, |_, entry| entry.view.assignee_id = assignee)
+    }
+
+    /// An agent solves a ticket (for a messaging ticket, control returns to the bot).
+    pub fn solve(&mut self, agent: u64, ticket: u64) -> Vec<Outgoing> {
+        self.change_ticket(agent, ticket, |_, entry| {
+            entry.view.status = "solved".into()
+        })
     }
 
     pub fn user_json(user: &UserView, base_url: &str) -> Value {

@@ -179,7 +179,11 @@ fn mentions_any(text: &str, phrases: &[&str]) -> bool {
 
 #[async_trait]
 impl Agent for KnowledgeAgent {
-    async fn respond(&self, turn: &AgentTurn) -> Result<AgentAnswer, AgentError> {
+    async fn respond(
+        &self,
+        turn: &AgentTurn,
+        _deadline: tokio::time::Instant,
+    ) -> Result<AgentAnswer, AgentError> {
         let question = turn
             .unanswered()
             .map(|line| line.text.as_str())
@@ -236,7 +240,7 @@ mod tests {
 
     async fn answer(messages: &[&str]) -> AgentAnswer {
         KnowledgeAgent::new(KNOWLEDGE)
-            .respond(&turn(messages))
+            .respond(&turn(messages), tokio::time::Instant::now())
             .await
             .unwrap()
     }

@@ -8,6 +8,7 @@ mod webhook;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use tokio::time::Instant;
 
 pub use knowledge::KnowledgeAgent;
 pub use openai::OpenAiAgent;
@@ -90,7 +91,9 @@ pub enum AgentError {
 
 #[async_trait]
 pub trait Agent: Send + Sync {
-    async fn respond(&self, turn: &AgentTurn) -> Result<AgentAnswer, AgentError>;
+    /// Answers the turn; every attempt and wait fits before `deadline`.
+    async fn respond(&self, turn: &AgentTurn, deadline: Instant)
+    -> Result<AgentAnswer, AgentError>;
 }
 
 /// Chooses and builds the agent a store has configured.
@@ -164,17 +167,23 @@ impl AgentProvider for AgentBackends {
     }
 }
 
-/// Asks the store's agent, giving up after `timeout`.
+/// Asks the store's agent within one budget for the whole turn: every attempt, every wait
+/// between attempts, and building the agent.
 pub async fn ask_agent(
     agents: &dyn AgentProvider,
     store: &StoreConfig,
     turn: &AgentTurn,
-    timeout: std::time::Duration,
+    budget: std::time::Duration,
 ) -> Result<AgentAnswer, AgentError> {
-    let agent = agents.agent_for(store).await?;
-    match tokio::time::timeout(timeout, agent.respond(turn)).await {
+    let deadline = Instant::now() + budget;
+    let answer = tokio::time::timeout_at(deadline, async {
+        let agent = agents.agent_for(store).await?;
+        agent.respond(turn, deadline).await
+    })
+    .await;
+    match answer {
+        Ok(Err(AgentError::TimedOut(_))) | Err(_) => Err(AgentError::TimedOut(budget.as_secs())),
         Ok(answer) => answer,
-        Err(_) => Err(AgentError::TimedOut(timeout.as_secs())),
     }
 }
 
@@ -233,15 +242,20 @@ impl Decision {
     }
 }
 
-/// Sends an agent request with the retry policy and returns the body of a successful answer.
+/// Sends an agent request with the retry policy, all before `deadline`, and returns the body
+/// of a successful answer. Asking again is harmless, so timeouts and 5xx are retried.
 pub(crate) async fn call_agent_service(
     policy: &crate::http_retry::RetryPolicy,
+    deadline: Instant,
     build: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<String, AgentError> {
-    use crate::http_retry::{Attempted, send_with_retry};
-    let response = match send_with_retry(policy, build).await {
+    use crate::http_retry::{Attempted, Replay, send_with_retry};
+    let response = match send_with_retry(policy, Replay::Safe, Some(deadline), build).await {
         Attempted::Answered(response) => response,
-        Attempted::Unreachable(reason) => return Err(AgentError::Unavailable(reason)),
+        Attempted::Unreachable(reason) | Attempted::Unknown(reason) => {
+            return Err(AgentError::Unavailable(reason));
+        }
+        Attempted::OutOfTime => return Err(AgentError::TimedOut(0)),
     };
     let status = response.status();
     let text = response

@@ -162,9 +162,13 @@ fn read_completion(body: &str) -> Result<AgentAnswer, AgentError> {
 
 #[async_trait]
 impl Agent for OpenAiAgent {
-    async fn respond(&self, turn: &AgentTurn) -> Result<AgentAnswer, AgentError> {
+    async fn respond(
+        &self,
+        turn: &AgentTurn,
+        deadline: tokio::time::Instant,
+    ) -> Result<AgentAnswer, AgentError> {
         let body = self.request_body(turn);
-        let text = call_agent_service(&self.policy, || {
+        let text = call_agent_service(&self.policy, deadline, || {
             self.http
                 .post(&self.endpoint)
                 .header(AUTHORIZATION, self.authorization.clone())

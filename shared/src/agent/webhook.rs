@@ -117,7 +117,11 @@ fn read_answer(text: &str) -> Result<AgentAnswer, AgentError> {
 
 #[async_trait]
 impl Agent for WebhookAgent {
-    async fn respond(&self, turn: &AgentTurn) -> Result<AgentAnswer, AgentError> {
+    async fn respond(
+        &self,
+        turn: &AgentTurn,
+        deadline: tokio::time::Instant,
+    ) -> Result<AgentAnswer, AgentError> {
         let body = Self::body(turn);
         let mut id_bytes = [0u8; 12];
         rand::rng().fill_bytes(&mut id_bytes);
@@ -134,7 +138,7 @@ impl Agent for WebhookAgent {
             .map(|d| d.as_secs())
             .unwrap_or_default();
         let signature = standard_webhook_signature(self.key.expose_secret(), &id, timestamp, &body);
-        let text = call_agent_service(&self.policy, || {
+        let text = call_agent_service(&self.policy, deadline, || {
             self.http
                 .post(&self.url)
                 .header("content-type", "application/json")

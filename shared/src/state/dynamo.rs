@@ -4,7 +4,7 @@
 //! |-------------------|---------------------------------|-----------------|
 //! | store config      | `STORE#{store}`                 | `CONFIG`        |
 //! | webhook delivery  | `DELIVERY#{key}`                | `DELIVERY`      |
-//! | bot state         | `THREAD#{store}#{thread}`       | `STATE`         |
+//! | bot state, hand-off | `THREAD#{store}#{thread}`     | `STATE`         |
 //! | reply claim       | `THREAD#{store}#{thread}`       | `CLAIM#{msg}`   |
 //! | account's store   | `ACCOUNT#{subdomain}`           | `STORE#{store}` |
 //! | Conversations     | `ACCOUNT#{subdomain}`           | `CONVERSATIONS` |
@@ -25,11 +25,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BotStates, ClaimOutcome, ConversationsAccounts, DeliveryLog, ReplyClaims, StateError,
-    StoreDirectory, WidgetError, WidgetRoutes, epoch_seconds_now,
+    BotStates, ClaimOutcome, ConversationsAccounts, DeliveryLog, HandoffLease, HandoffStart,
+    ReplyClaims, StateError, StoreDirectory, WidgetError, WidgetRoutes, epoch_millis_now,
+    epoch_seconds_now,
 };
 use crate::auth::TokenHash;
-use crate::domain::{AgentSettings, BotState, ConversationsAccount, StoreConfig, StoreId, Thread};
+use crate::domain::{
+    AgentSettings, BotState, ConversationsAccount, HandoffIntent, StoreConfig, StoreId, Thread,
+};
 
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 /// Answered-message claims are kept long enough to outlive any redelivery.
@@ -436,18 +439,39 @@ impl DeliveryLog for DynamoState {
     }
 }
 
+fn lease_end(lease: Duration) -> AttributeValue {
+    n(epoch_millis_now() + lease.as_millis() as u64)
+}
+
+impl DynamoState {
+    fn parse_state(pk: &str, item: &Item) -> Result<BotState, StateError> {
+        let raw = text(item, "bot_state").unwrap_or_default();
+        BotState::parse(raw).ok_or_else(|| StateError::Corrupt {
+            key: pk.to_owned(),
+            reason: format!("unknown bot_state {raw:?}"),
+        })
+    }
+
+    fn parse_intent(pk: &str, item: &Item) -> Result<Option<HandoffIntent>, StateError> {
+        text(item, "handoff")
+            .map(|raw| {
+                serde_json::from_str(raw).map_err(|err| StateError::Corrupt {
+                    key: pk.to_owned(),
+                    reason: format!("unreadable hand-off: {err}"),
+                })
+            })
+            .transpose()
+    }
+}
+
 #[async_trait]
 impl BotStates for DynamoState {
     async fn bot_state(&self, store: &StoreId, thread: &Thread) -> Result<BotState, StateError> {
         let pk = thread_pk(store, thread);
-        let Some(item) = self.get(pk.clone(), "STATE").await? else {
-            return Ok(BotState::Bot);
-        };
-        let raw = text(&item, "bot_state").unwrap_or_default();
-        BotState::parse(raw).ok_or_else(|| StateError::Corrupt {
-            key: pk,
-            reason: format!("unknown bot_state {raw:?}"),
-        })
+        match self.get(pk.clone(), "STATE").await? {
+            Some(item) => Self::parse_state(&pk, &item),
+            None => Ok(BotState::Bot),
+        }
     }
 
     async fn set_bot_state(
@@ -468,6 +492,137 @@ impl BotStates for DynamoState {
             .map_err(unavailable)?;
         Ok(())
     }
+
+    async fn begin_handoff(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        intent: &HandoffIntent,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<HandoffStart, StateError> {
+        let pk = thread_pk(store, thread);
+        let intent = serde_json::to_string(intent).expect("a hand-off always serialises");
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(pk.clone()))
+            .item("sk", s("STATE"))
+            .item("bot_state", s(BotState::HandingOff.as_str()))
+            .item("handoff", s(intent))
+            .item("handoff_owner", s(owner))
+            .item("lease_until", lease_end(lease))
+            .item("updated_at", n(epoch_seconds_now()))
+            .condition_expression(
+                "attribute_not_exists(pk) OR NOT bot_state IN (:handing, :escalated)",
+            )
+            .expression_attribute_values(":handing", s(BotState::HandingOff.as_str()))
+            .expression_attribute_values(":escalated", s(BotState::Escalated.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(HandoffStart::Started),
+            Err(err) if condition_failed(&err) => match self.bot_state(store, thread).await? {
+                BotState::Escalated => Ok(HandoffStart::AlreadyDone),
+                _ => Ok(HandoffStart::UnderWay),
+            },
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn take_handoff(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<HandoffLease, StateError> {
+        let pk = thread_pk(store, thread);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk.clone()))
+            .key("sk", s("STATE"))
+            .update_expression("SET handoff_owner = :owner, lease_until = :lease")
+            .condition_expression(
+                "bot_state = :handing AND attribute_exists(handoff) AND (lease_until < :now OR handoff_owner = :owner)",
+            )
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":lease", lease_end(lease))
+            .expression_attribute_values(":now", n(epoch_millis_now()))
+            .expression_attribute_values(":handing", s(BotState::HandingOff.as_str()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let item = output.attributes.unwrap_or_default();
+                Ok(match Self::parse_intent(&pk, &item)? {
+                    Some(intent) => HandoffLease::Resume(intent),
+                    None => HandoffLease::None,
+                })
+            }
+            Err(err) if condition_failed(&err) => {
+                let Some(item) = self.get(pk.clone(), "STATE").await? else {
+                    return Ok(HandoffLease::None);
+                };
+                let state = Self::parse_state(&pk, &item)?;
+                Ok(match (state, Self::parse_intent(&pk, &item)?) {
+                    (_, None) => HandoffLease::None,
+                    (BotState::HandingOff, Some(_)) => HandoffLease::HeldByAnother,
+                    (_, Some(intent)) => HandoffLease::Finished(intent),
+                })
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn finish_handoff(&self, store: &StoreId, thread: &Thread) -> Result<(), StateError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(thread_pk(store, thread)))
+            .key("sk", s("STATE"))
+            .update_expression("SET bot_state = :escalated, lease_until = :zero")
+            .condition_expression("bot_state = :handing")
+            .expression_attribute_values(":escalated", s(BotState::Escalated.as_str()))
+            .expression_attribute_values(":handing", s(BotState::HandingOff.as_str()))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match result {
+            Err(err) if condition_failed(&err) => Ok(()),
+            other => other.map(|_| ()).map_err(unavailable),
+        }
+    }
+
+    async fn release_handoff(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        owner: &str,
+    ) -> Result<(), StateError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(thread_pk(store, thread)))
+            .key("sk", s("STATE"))
+            .update_expression("SET lease_until = :zero")
+            .condition_expression("handoff_owner = :owner AND bot_state = :handing")
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":handing", s(BotState::HandingOff.as_str()))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match result {
+            Err(err) if condition_failed(&err) => Ok(()),
+            other => other.map(|_| ()).map_err(unavailable),
+        }
+    }
 }
 
 #[async_trait]
@@ -480,28 +635,38 @@ impl ReplyClaims for DynamoState {
         owner: &str,
         lease: Duration,
     ) -> Result<ClaimOutcome, StateError> {
-        let now = epoch_seconds_now();
         let pk = thread_pk(store, thread);
         let sk = claim_sk(message_id);
+        // An update, not a put: taking over an expired claim keeps the answer it recorded.
         let result = self
             .client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .item("pk", s(pk.clone()))
-            .item("sk", s(sk.clone()))
-            .item("owner", s(owner))
-            .item("claim_state", s("claimed"))
-            .item("lease_until", n(now + lease.as_secs()))
-            .item(TTL_ATTRIBUTE, n(now + CLAIM_RETENTION.as_secs()))
+            .key("pk", s(pk.clone()))
+            .key("sk", s(sk.clone()))
+            .update_expression(
+                "SET #owner = :owner, claim_state = :claimed, lease_until = :lease, #ttl = :ttl",
+            )
             .condition_expression(
                 "attribute_not_exists(pk) OR (claim_state = :claimed AND lease_until < :now)",
             )
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":owner", s(owner))
             .expression_attribute_values(":claimed", s("claimed"))
-            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":lease", lease_end(lease))
+            .expression_attribute_values(":ttl", n(epoch_seconds_now() + CLAIM_RETENTION.as_secs()))
+            .expression_attribute_values(":now", n(epoch_millis_now()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(ClaimOutcome::Acquired),
+            Ok(output) => {
+                let item = output.attributes.unwrap_or_default();
+                Ok(ClaimOutcome::Acquired {
+                    recorded: text(&item, "recorded_reply").map(str::to_owned),
+                })
+            }
             Err(err) if condition_failed(&err) => {
                 let item = self.get(pk, &sk).await?;
                 let answered = item
@@ -518,6 +683,25 @@ impl ReplyClaims for DynamoState {
         }
     }
 
+    async fn record_reply(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        message_id: &str,
+        owner: &str,
+        answer: &str,
+    ) -> Result<(), StateError> {
+        self.update_own_claim(
+            store,
+            thread,
+            message_id,
+            owner,
+            "SET recorded_reply = :value",
+            s(answer),
+        )
+        .await
+    }
+
     async fn finish_reply(
         &self,
         store: &StoreId,
@@ -525,24 +709,15 @@ impl ReplyClaims for DynamoState {
         message_id: &str,
         owner: &str,
     ) -> Result<(), StateError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(thread_pk(store, thread)))
-            .key("sk", s(claim_sk(message_id)))
-            .update_expression("SET claim_state = :answered")
-            .condition_expression("#owner = :owner")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":answered", s("answered"))
-            .expression_attribute_values(":owner", s(owner))
-            .send()
-            .await;
-        match result {
-            // Another worker took the claim over after our lease ran out; it will see our reply.
-            Err(err) if condition_failed(&err) => Ok(()),
-            other => other.map(|_| ()).map_err(unavailable),
-        }
+        self.update_own_claim(
+            store,
+            thread,
+            message_id,
+            owner,
+            "SET claim_state = :value",
+            s("answered"),
+        )
+        .await
     }
 
     async fn release_reply(
@@ -552,16 +727,42 @@ impl ReplyClaims for DynamoState {
         message_id: &str,
         owner: &str,
     ) -> Result<(), StateError> {
+        self.update_own_claim(
+            store,
+            thread,
+            message_id,
+            owner,
+            "SET lease_until = :value",
+            n(0),
+        )
+        .await
+    }
+}
+
+impl DynamoState {
+    /// Changes a claim this owner still holds (unanswered); a claim another worker took over
+    /// after our lease ran out is left alone: that worker sees what we posted.
+    async fn update_own_claim(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        message_id: &str,
+        owner: &str,
+        update: &str,
+        value: AttributeValue,
+    ) -> Result<(), StateError> {
         let result = self
             .client
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
             .key("pk", s(thread_pk(store, thread)))
             .key("sk", s(claim_sk(message_id)))
+            .update_expression(update)
             .condition_expression("#owner = :owner AND claim_state = :claimed")
             .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(":owner", s(owner))
             .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":value", value)
             .send()
             .await;
         match result {

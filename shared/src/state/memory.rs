@@ -7,11 +7,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    BotStates, ClaimOutcome, ConversationsAccounts, DeliveryLog, ReplyClaims, StateError,
-    StoreDirectory, WidgetError, WidgetRoutes, epoch_seconds_now,
+    BotStates, ClaimOutcome, ConversationsAccounts, DeliveryLog, HandoffLease, HandoffStart,
+    ReplyClaims, StateError, StoreDirectory, WidgetError, WidgetRoutes, epoch_millis_now,
+    epoch_seconds_now,
 };
 use crate::auth::TokenHash;
-use crate::domain::{BotState, ConversationsAccount, StoreConfig, StoreId, Thread};
+use crate::domain::{BotState, ConversationsAccount, HandoffIntent, StoreConfig, StoreId, Thread};
 
 #[derive(Default)]
 pub struct MemoryState {
@@ -22,7 +23,7 @@ pub struct MemoryState {
 struct Tables {
     stores: HashMap<StoreId, StoreConfig>,
     deliveries: HashMap<String, u64>,
-    bot_states: HashMap<(StoreId, Thread), BotState>,
+    bot_states: HashMap<(StoreId, Thread), ThreadState>,
     claims: HashMap<(StoreId, Thread, String), Claim>,
     accounts: HashMap<String, ConversationsAccount>,
     widgets: HashMap<(String, String), StoreId>,
@@ -30,8 +31,22 @@ struct Tables {
 
 struct Claim {
     owner: String,
+    /// Epoch milliseconds.
     lease_until: u64,
     answered: bool,
+    recorded: Option<String>,
+}
+
+struct ThreadState {
+    state: BotState,
+    handoff: Option<HandoffIntent>,
+    owner: String,
+    /// Epoch milliseconds.
+    lease_until: u64,
+}
+
+fn lease_end(lease: Duration) -> u64 {
+    epoch_millis_now() + lease.as_millis() as u64
 }
 
 impl MemoryState {
@@ -114,8 +129,7 @@ impl BotStates for MemoryState {
             .tables()
             .bot_states
             .get(&key)
-            .copied()
-            .unwrap_or(BotState::Bot))
+            .map_or(BotState::Bot, |t| t.state))
     }
 
     async fn set_bot_state(
@@ -124,9 +138,97 @@ impl BotStates for MemoryState {
         thread: &Thread,
         state: BotState,
     ) -> Result<(), StateError> {
+        let fresh = ThreadState {
+            state,
+            handoff: None,
+            owner: String::new(),
+            lease_until: 0,
+        };
         self.tables()
             .bot_states
-            .insert((store.clone(), thread.clone()), state);
+            .insert((store.clone(), thread.clone()), fresh);
+        Ok(())
+    }
+
+    async fn begin_handoff(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        intent: &HandoffIntent,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<HandoffStart, StateError> {
+        let mut tables = self.tables();
+        let key = (store.clone(), thread.clone());
+        match tables.bot_states.get(&key).map(|t| t.state) {
+            Some(BotState::HandingOff) => return Ok(HandoffStart::UnderWay),
+            Some(BotState::Escalated) => return Ok(HandoffStart::AlreadyDone),
+            _ => {}
+        }
+        let started = ThreadState {
+            state: BotState::HandingOff,
+            handoff: Some(intent.clone()),
+            owner: owner.to_owned(),
+            lease_until: lease_end(lease),
+        };
+        tables.bot_states.insert(key, started);
+        Ok(HandoffStart::Started)
+    }
+
+    async fn take_handoff(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<HandoffLease, StateError> {
+        let mut tables = self.tables();
+        let Some(entry) = tables.bot_states.get_mut(&(store.clone(), thread.clone())) else {
+            return Ok(HandoffLease::None);
+        };
+        let Some(intent) = entry.handoff.clone() else {
+            return Ok(HandoffLease::None);
+        };
+        Ok(match entry.state {
+            BotState::HandingOff
+                if entry.lease_until < epoch_millis_now() || entry.owner == owner =>
+            {
+                entry.owner = owner.to_owned();
+                entry.lease_until = lease_end(lease);
+                HandoffLease::Resume(intent)
+            }
+            BotState::HandingOff => HandoffLease::HeldByAnother,
+            _ => HandoffLease::Finished(intent),
+        })
+    }
+
+    async fn finish_handoff(&self, store: &StoreId, thread: &Thread) -> Result<(), StateError> {
+        if let Some(entry) = self
+            .tables()
+            .bot_states
+            .get_mut(&(store.clone(), thread.clone()))
+            && entry.state == BotState::HandingOff
+        {
+            entry.state = BotState::Escalated;
+            entry.lease_until = 0;
+        }
+        Ok(())
+    }
+
+    async fn release_handoff(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        owner: &str,
+    ) -> Result<(), StateError> {
+        if let Some(entry) = self
+            .tables()
+            .bot_states
+            .get_mut(&(store.clone(), thread.clone()))
+            && entry.owner == owner
+        {
+            entry.lease_until = 0;
+        }
         Ok(())
     }
 }
@@ -141,24 +243,41 @@ impl ReplyClaims for MemoryState {
         owner: &str,
         lease: Duration,
     ) -> Result<ClaimOutcome, StateError> {
-        let now = epoch_seconds_now();
         let key = (store.clone(), thread.clone(), message_id.to_owned());
         let mut tables = self.tables();
-        match tables.claims.get(&key) {
-            Some(claim) if claim.answered => Ok(ClaimOutcome::AlreadyAnswered),
-            Some(claim) if claim.lease_until > now => Ok(ClaimOutcome::HeldByAnother),
-            _ => {
-                tables.claims.insert(
-                    key,
-                    Claim {
-                        owner: owner.to_owned(),
-                        lease_until: now + lease.as_secs(),
-                        answered: false,
-                    },
-                );
-                Ok(ClaimOutcome::Acquired)
+        let recorded = match tables.claims.get(&key) {
+            Some(claim) if claim.answered => return Ok(ClaimOutcome::AlreadyAnswered),
+            Some(claim) if claim.lease_until > epoch_millis_now() => {
+                return Ok(ClaimOutcome::HeldByAnother);
             }
+            Some(claim) => claim.recorded.clone(),
+            None => None,
+        };
+        let claim = Claim {
+            owner: owner.to_owned(),
+            lease_until: lease_end(lease),
+            answered: false,
+            recorded: recorded.clone(),
+        };
+        tables.claims.insert(key, claim);
+        Ok(ClaimOutcome::Acquired { recorded })
+    }
+
+    async fn record_reply(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        message_id: &str,
+        owner: &str,
+        answer: &str,
+    ) -> Result<(), StateError> {
+        let key = (store.clone(), thread.clone(), message_id.to_owned());
+        if let Some(claim) = self.tables().claims.get_mut(&key)
+            && claim.owner == owner
+        {
+            claim.recorded = Some(answer.to_owned());
         }
+        Ok(())
     }
 
     async fn finish_reply(
@@ -185,13 +304,11 @@ impl ReplyClaims for MemoryState {
         owner: &str,
     ) -> Result<(), StateError> {
         let key = (store.clone(), thread.clone(), message_id.to_owned());
-        let mut tables = self.tables();
-        if tables
-            .claims
-            .get(&key)
-            .is_some_and(|c| c.owner == owner && !c.answered)
+        if let Some(claim) = self.tables().claims.get_mut(&key)
+            && claim.owner == owner
+            && !claim.answered
         {
-            tables.claims.remove(&key);
+            claim.lease_until = 0;
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ pub use dynamo::DynamoState;
 pub use memory::MemoryState;
 
 use crate::auth::TokenHash;
-use crate::domain::{BotState, ConversationsAccount, StoreConfig, StoreId, Thread};
+use crate::domain::{BotState, ConversationsAccount, HandoffIntent, StoreConfig, StoreId, Thread};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -84,21 +84,75 @@ pub trait DeliveryLog: Send + Sync {
     async fn forget(&self, key: &str) -> Result<(), StateError>;
 }
 
+/// What recording a hand-off found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HandoffStart {
+    /// This caller recorded it and holds its lease: it runs the steps.
+    Started,
+    /// Another hand-off of the thread is recorded and not finished.
+    UnderWay,
+    /// The thread is already with a human.
+    AlreadyDone,
+}
+
+/// What asking to resume a thread's hand-off found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HandoffLease {
+    /// Unfinished, and now this caller's to finish.
+    Resume(HandoffIntent),
+    /// Finished (the thread is with a human); the intent is kept for the follow-up note.
+    Finished(HandoffIntent),
+    /// Unfinished, and another caller's lease on it is live.
+    HeldByAnother,
+    /// No hand-off is recorded for the thread.
+    None,
+}
+
+/// Who answers each thread, and the hand-off under way on it. One hand-off per thread at a
+/// time: recording it is a conditional write, so concurrent hand-offs have one winner.
 #[async_trait]
 pub trait BotStates: Send + Sync {
     async fn bot_state(&self, store: &StoreId, thread: &Thread) -> Result<BotState, StateError>;
+    /// Sets the state outright, forgetting any hand-off (a thread handed back, or resumed).
     async fn set_bot_state(
         &self,
         store: &StoreId,
         thread: &Thread,
         state: BotState,
     ) -> Result<(), StateError>;
+    /// Records `intent` and a lease for `owner`, unless a hand-off is under way or done.
+    async fn begin_handoff(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        intent: &HandoffIntent,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<HandoffStart, StateError>;
+    /// Takes the lease on an unfinished hand-off whose lease ran out (or is `owner`'s).
+    async fn take_handoff(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<HandoffLease, StateError>;
+    /// Marks the hand-off finished: the thread is with a human.
+    async fn finish_handoff(&self, store: &StoreId, thread: &Thread) -> Result<(), StateError>;
+    /// Ends `owner`'s lease so the next attempt can resume at once.
+    async fn release_handoff(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        owner: &str,
+    ) -> Result<(), StateError>;
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClaimOutcome {
-    /// This worker may answer the message.
-    Acquired,
+    /// This worker may answer the message; `recorded` is the answer an earlier attempt
+    /// recorded before it stopped (post exactly that, never a new one).
+    Acquired { recorded: Option<String> },
     /// Another worker holds a live lease on it; its own message is redelivered if it dies.
     HeldByAnother,
     /// The message has been answered.
@@ -117,6 +171,15 @@ pub trait ReplyClaims: Send + Sync {
         owner: &str,
         lease: Duration,
     ) -> Result<ClaimOutcome, StateError>;
+    /// Records the answer before it is posted, so an attempt that takes over posts the same one.
+    async fn record_reply(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        message_id: &str,
+        owner: &str,
+        answer: &str,
+    ) -> Result<(), StateError>;
     /// Marks the message answered.
     async fn finish_reply(
         &self,
@@ -125,7 +188,7 @@ pub trait ReplyClaims: Send + Sync {
         message_id: &str,
         owner: &str,
     ) -> Result<(), StateError>;
-    /// Gives the claim up so a retry can take it at once.
+    /// Ends the lease so a retry can take the claim at once; a recorded answer stays.
     async fn release_reply(
         &self,
         store: &StoreId,
@@ -137,8 +200,13 @@ pub trait ReplyClaims: Send + Sync {
 
 /// Seconds since the Unix epoch: the unit of DynamoDB's TTL attribute.
 pub(crate) fn epoch_seconds_now() -> u64 {
+    epoch_millis_now() / 1000
+}
+
+/// Milliseconds since the Unix epoch: the unit of leases, which tests scale down.
+pub(crate) fn epoch_millis_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
+        .map(|d| d.as_millis() as u64)
         .unwrap_or_default()
 }

@@ -38,6 +38,16 @@ pub struct Conversation {
     pub active_switchboard_integration: Option<SwitchboardIntegrationRef>,
 }
 
+impl Conversation {
+    /// The switchboard gate: Deskmate acts on a conversation only while its own integration
+    /// is the active one.
+    pub fn controlled_by(&self, integration_id: &str) -> bool {
+        self.active_switchboard_integration
+            .as_ref()
+            .is_some_and(|active| active.integration_id == integration_id)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageAuthor {

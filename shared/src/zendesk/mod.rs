@@ -1,4 +1,4 @@
-//! Zendesk clients. Support API for tickets now; the Conversations API joins it later.
+//! Zendesk clients: the Support API (tickets) and the Conversations API (the Web Widget).
 
 mod conversations;
 mod rest;
@@ -34,6 +34,9 @@ pub enum ZendeskError {
     Rejected { status: u16, message: String },
     #[error("Zendesk unavailable: {0}")]
     Unavailable(String),
+    /// A write got no usable answer (5xx, timeout, unreadable body): it may have been done.
+    #[error("Zendesk may or may not have made the change: {0}")]
+    OutcomeUnknown(String),
     #[error("Zendesk answer could not be read: {0}")]
     Malformed(String),
     #[error("Zendesk credentials unavailable: {0}")]
@@ -46,6 +49,8 @@ impl ZendeskError {
         match self {
             ZendeskError::RateLimited { .. }
             | ZendeskError::Unavailable(_)
+            | ZendeskError::OutcomeUnknown(_)
+            | ZendeskError::Malformed(_)
             | ZendeskError::Conflict => true,
             ZendeskError::Credentials(err) => err.is_transient(),
             _ => false,

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::ZendeskError;
-use crate::http_retry::{Attempted, RetryPolicy, retry_after, send_with_retry};
+use crate::http_retry::{Attempted, Replay, RetryPolicy, retry_after, send_with_retry};
 
 #[derive(Clone)]
 pub(crate) struct RestClient {
@@ -50,7 +50,12 @@ impl RestClient {
         url: &str,
         body: Option<&Value>,
     ) -> Result<T, ZendeskError> {
-        let attempted = send_with_retry(&self.policy, || {
+        let replay = if method == Method::GET {
+            Replay::Safe
+        } else {
+            Replay::OnlyIfNotDone
+        };
+        let attempted = send_with_retry(&self.policy, replay, None, || {
             let request = self
                 .http
                 .request(method.clone(), url)
@@ -64,17 +69,30 @@ impl RestClient {
         let response = match attempted {
             Attempted::Answered(response) => response,
             Attempted::Unreachable(reason) => return Err(ZendeskError::Unavailable(reason)),
+            Attempted::Unknown(reason) => return Err(ZendeskError::OutcomeUnknown(reason)),
+            Attempted::OutOfTime => {
+                return Err(ZendeskError::OutcomeUnknown("out of time".into()));
+            }
         };
         let status = response.status();
+        let write = replay == Replay::OnlyIfNotDone;
         if status.is_success() {
-            let bytes = response
-                .bytes()
-                .await
-                .map_err(|err| ZendeskError::Malformed(err.without_url().to_string()))?;
-            // Some updates answer 204 with no body.
-            let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
-            return serde_json::from_slice(body)
-                .map_err(|err| ZendeskError::Malformed(err.to_string()));
+            let read = match response.bytes().await {
+                Ok(bytes) if bytes.is_empty() => serde_json::from_slice(b"null"),
+                Ok(bytes) => serde_json::from_slice(&bytes),
+                Err(err) if write => {
+                    return Err(ZendeskError::OutcomeUnknown(err.without_url().to_string()));
+                }
+                Err(err) => return Err(ZendeskError::Malformed(err.without_url().to_string())),
+            };
+            // A write that succeeded stays done even when its answer cannot be read.
+            return read.map_err(|err| {
+                if write {
+                    ZendeskError::OutcomeUnknown(format!("unreadable answer: {err}"))
+                } else {
+                    ZendeskError::Malformed(err.to_string())
+                }
+            });
         }
         let wait = retry_after(&response);
         let message = response.text().await.unwrap_or_default();
@@ -85,6 +103,9 @@ impl RestClient {
             StatusCode::NOT_FOUND => ZendeskError::NotFound,
             StatusCode::CONFLICT => ZendeskError::Conflict,
             StatusCode::TOO_MANY_REQUESTS => ZendeskError::RateLimited { retry_after: wait },
+            status if status.is_server_error() && write => {
+                ZendeskError::OutcomeUnknown(format!("{status}: {message}"))
+            }
             status if status.is_server_error() => {
                 ZendeskError::Unavailable(format!("{status}: {message}"))
             }

@@ -2,25 +2,18 @@
 //! answers, hands back or escalates — exactly once per customer comment.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::agent::{
-    AgentProvider, AgentTurn, Channel, CustomerProfile, Decision, Escalate, Speaker,
-    TranscriptLine, ask_agent,
-};
+use crate::agent::{AgentProvider, AgentTurn, Channel, Decision, ask_agent};
 use crate::domain::{BotState, StoreConfig, StoreId, Thread};
-use crate::handoff::Handoff;
-use crate::jobs::{JobError, Outcome};
+use crate::failure::{JobError, Outcome};
+use crate::handoff::{Escalations, HandoffRequest, intent_for};
 use crate::render::markdown_to_safe_html;
-use crate::state::{BotStates, ClaimOutcome, ReplyClaims, StoreDirectory};
+use crate::reply_once::{self, Claim, Claimed, ReplierSettings};
+use crate::state::{BotStates, ReplyClaims, StoreDirectory};
+use crate::ticket_thread::{ESCALATED_TAG, HANDED_BACK_TAG, requester_profile, transcript};
 use crate::zendesk::{
     CommentThread, NewComment, Ticket, TicketDesk, TicketDesks, TicketUpdate, ZendeskError,
 };
-
-/// Tag on tickets Deskmate handed to a human; the bot never answers them again.
-pub const ESCALATED_TAG: &str = "deskmate_escalated";
-/// Tag on tickets a human agent started, handed back to them untouched.
-pub const HANDED_BACK_TAG: &str = "deskmate_handed_back";
 
 /// What the rules say about a ticket as Zendesk shows it now.
 #[derive(Debug, PartialEq, Eq)]
@@ -88,77 +81,6 @@ pub fn assess(ticket: &Ticket, thread: &CommentThread, bot_user_id: u64) -> Verd
     }
 }
 
-/// The public conversation as the agent backend sees it (internal notes stay internal).
-pub fn transcript(thread: &CommentThread, bot_user_id: u64) -> Vec<TranscriptLine> {
-    thread
-        .comments
-        .iter()
-        .filter(|comment| comment.public)
-        .map(|comment| TranscriptLine {
-            speaker: if comment.author_id == bot_user_id {
-                Speaker::Bot
-            } else if thread.author(comment).is_some_and(|user| user.is_staff()) {
-                Speaker::HumanAgent
-            } else {
-                Speaker::Customer
-            },
-            text: comment.body.clone(),
-        })
-        .collect()
-}
-
-pub fn requester_profile(ticket: &Ticket, thread: &CommentThread) -> CustomerProfile {
-    thread
-        .users
-        .iter()
-        .find(|user| user.id == ticket.requester_id)
-        .map(|user| CustomerProfile {
-            name: Some(user.name.clone()),
-            email: user.email.clone(),
-        })
-        .unwrap_or_default()
-}
-
-/// Hands a ticket to a human in two idempotent steps, each guarded by `updated_stamp`:
-/// (1) the internal note with the summary, plus the escalation tag; (2) the customer notice
-/// and the unassignment (to the store's escalation group when it has one). A retry after
-/// step 1 sees the tag on a ticket still assigned to the bot and runs step 2 only.
-pub async fn escalate_ticket(
-    desk: &dyn TicketDesk,
-    store: &StoreConfig,
-    ticket: &Ticket,
-    note: Option<String>,
-    customer_notice: &str,
-) -> Result<(), ZendeskError> {
-    let mut ticket = ticket.clone();
-    if let Some(note) = note.filter(|_| !ticket.tags.iter().any(|t| t == ESCALATED_TAG)) {
-        let update = TicketUpdate {
-            comment: Some(NewComment {
-                html_body: markdown_to_safe_html(&escape_markdown(&note)),
-                public: false,
-                author_id: store.bot_user_id,
-            }),
-            additional_tags: vec![ESCALATED_TAG.to_owned()],
-            ..TicketUpdate::guarded(&ticket)
-        };
-        ticket = desk.update_ticket(ticket.id, &update).await?;
-    }
-    if ticket.assignee_id == Some(store.bot_user_id) {
-        let update = TicketUpdate {
-            comment: Some(NewComment {
-                html_body: markdown_to_safe_html(customer_notice),
-                public: true,
-                author_id: store.bot_user_id,
-            }),
-            assignee_id: Some(None),
-            group_id: store.escalation_group_id,
-            ..TicketUpdate::guarded(&ticket)
-        };
-        desk.update_ticket(ticket.id, &update).await?;
-    }
-    Ok(())
-}
-
 /// Unassigns a messaging ticket the bot was given. The Agent Workspace and Deskmate's own
 /// hand-off note touch the ticket at the same moment, so a conflict is re-read and retried here
 /// rather than left to a redelivery minutes later.
@@ -186,27 +108,6 @@ async fn release_messaging_ticket(
     Ok(())
 }
 
-/// Keeps a plain-text note plain: line breaks survive, markdown syntax does not apply.
-pub fn escape_markdown(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len() + 64);
-    for line in text.lines() {
-        for c in line.chars() {
-            if "\\`*_{}[]()#+-.!<>|~".contains(c) {
-                escaped.push('\\');
-            }
-            escaped.push(c);
-        }
-        escaped.push_str("  \n");
-    }
-    escaped
-}
-
-#[derive(Clone, Copy, Debug)]
-pub struct ReplierSettings {
-    pub agent_timeout: Duration,
-    pub claim_lease: Duration,
-}
-
 /// The ports a ticket job needs.
 #[derive(Clone)]
 pub struct TicketReplier {
@@ -215,6 +116,7 @@ pub struct TicketReplier {
     pub claims: Arc<dyn ReplyClaims>,
     pub desks: Arc<dyn TicketDesks>,
     pub agents: Arc<dyn AgentProvider>,
+    pub escalations: Escalations,
     pub settings: ReplierSettings,
 }
 
@@ -227,28 +129,24 @@ impl TicketReplier {
         owner: &str,
     ) -> Result<Outcome, JobError> {
         let Some(store) = self.stores.store(store_id).await? else {
-            return Err(JobError::Poison(format!(
+            return Err(JobError::NotActionable(format!(
                 "store {store_id} is not connected"
             )));
         };
         let thread_key = Thread::Ticket(ticket_id);
-        if !self
-            .bot_states
-            .bot_state(store_id, &thread_key)
-            .await?
-            .bot_may_answer()
-        {
-            return Ok(Outcome::Skipped(
-                "the ticket was escalated to a human".into(),
-            ));
+        match self.bot_states.bot_state(store_id, &thread_key).await? {
+            BotState::HandingOff => return self.escalations.resume(&store, &thread_key).await,
+            BotState::Escalated => {
+                return Ok(Outcome::Skipped(
+                    "the ticket was escalated to a human".into(),
+                ));
+            }
+            BotState::Bot | BotState::Resumed => {}
         }
         let desk = self.desks.desk_for(&store).await?;
-        let ticket = match desk.ticket(ticket_id).await {
-            Err(ZendeskError::NotFound) => {
-                return Ok(Outcome::Skipped("the ticket no longer exists".into()));
-            }
-            other => other?,
-        };
+        // A ticket Zendesk says it has not (deleted, or a 404 from a hiccup) goes the
+        // dead-letter way: the consumer hands it to a human if it is there after all.
+        let ticket = desk.ticket(ticket_id).await?;
         if store
             .brand_id
             .is_some_and(|brand| ticket.brand_id != Some(brand))
@@ -279,82 +177,79 @@ impl TicketReplier {
                 ))
             }
             Verdict::FinishEscalation => {
-                escalate_ticket(desk.as_ref(), &store, &ticket, None, &store.handoff_message)
-                    .await?;
-                self.bot_states
-                    .set_bot_state(store_id, &thread_key, BotState::Escalated)
+                let request = HandoffRequest {
+                    reason: "finished an interrupted escalation".into(),
+                    summary: String::new(),
+                    customer_message: None,
+                };
+                let turn = self.turn(&store, &ticket, &thread);
+                let intent = intent_for(&store, &request, &turn.customer, &turn.transcript, None);
+                self.escalations
+                    .hand_off(&store, &thread_key, intent)
                     .await?;
                 Ok(Outcome::Escalated {
-                    reason: "finished an interrupted escalation".into(),
+                    reason: request.reason,
                 })
             }
             Verdict::Answer { message_id } => {
                 let message_id = message_id.to_string();
-                let claim = self
-                    .claims
-                    .claim_reply(
-                        store_id,
-                        &thread_key,
-                        &message_id,
-                        owner,
-                        self.settings.claim_lease,
-                    )
-                    .await?;
-                match claim {
-                    ClaimOutcome::AlreadyAnswered => {
-                        return Ok(Outcome::Skipped("the comment was already answered".into()));
-                    }
-                    ClaimOutcome::HeldByAnother => {
-                        return Ok(Outcome::Skipped(
-                            "another worker is answering the comment".into(),
-                        ));
-                    }
-                    ClaimOutcome::Acquired => {}
-                }
-                let answered = self.answer(&store, desk.as_ref(), &ticket, &thread).await;
-                match &answered {
-                    Ok(_) => {
-                        self.claims
-                            .finish_reply(store_id, &thread_key, &message_id, owner)
-                            .await?
-                    }
-                    Err(_) => {
-                        self.claims
-                            .release_reply(store_id, &thread_key, &message_id, owner)
-                            .await?
-                    }
-                }
-                answered
+                let claimed = reply_once::claim(
+                    self.claims.as_ref(),
+                    store_id,
+                    &thread_key,
+                    &message_id,
+                    owner,
+                    self.settings.claim_lease,
+                )
+                .await?;
+                let Claimed::Mine(claim) = claimed else {
+                    return Ok(Outcome::Skipped("the comment was already answered".into()));
+                };
+                let answered = self
+                    .answer(&store, desk.as_ref(), &ticket, &thread, &claim)
+                    .await;
+                claim.settle(answered).await
             }
         }
     }
 
+    fn turn(&self, store: &StoreConfig, ticket: &Ticket, thread: &CommentThread) -> AgentTurn {
+        AgentTurn {
+            channel: Channel::Email,
+            instructions: store.instructions.clone(),
+            customer: requester_profile(ticket, thread),
+            transcript: transcript(thread, store.bot_user_id),
+        }
+    }
+
+    /// Asks the agent (or takes the answer an earlier attempt recorded), then posts it as the
+    /// bot's public comment, guarded by the `updated_stamp` read before the agent thought: if
+    /// anyone touched the ticket meanwhile (a human replied, the customer wrote again),
+    /// Zendesk answers 409 and the job starts over from what the ticket shows then.
     async fn answer(
         &self,
         store: &StoreConfig,
         desk: &dyn TicketDesk,
         ticket: &Ticket,
         thread: &CommentThread,
+        claim: &Claim<'_>,
     ) -> Result<Outcome, JobError> {
-        let turn = AgentTurn {
-            channel: Channel::Email,
-            instructions: store.instructions.clone(),
-            customer: requester_profile(ticket, thread),
-            transcript: transcript(thread, store.bot_user_id),
+        let turn = self.turn(store, ticket, thread);
+        let decision = match &claim.recorded {
+            Some(recorded) => Decision::Reply(recorded.clone()),
+            None => Decision::from_answer(
+                ask_agent(
+                    self.agents.as_ref(),
+                    store,
+                    &turn,
+                    self.settings.agent_timeout,
+                )
+                .await,
+            ),
         };
-        let answer = ask_agent(
-            self.agents.as_ref(),
-            store,
-            &turn,
-            self.settings.agent_timeout,
-        )
-        .await;
-        let Escalate {
-            reason,
-            summary,
-            notice,
-        } = match Decision::from_answer(answer) {
+        match decision {
             Decision::Reply(reply) => {
+                claim.record(&reply).await?;
                 let update = TicketUpdate {
                     comment: Some(NewComment {
                         html_body: markdown_to_safe_html(&reply),
@@ -364,31 +259,27 @@ impl TicketReplier {
                     ..TicketUpdate::guarded(ticket)
                 };
                 desk.update_ticket(ticket.id, &update).await?;
-                let to_comment = thread
+                let to_message = thread
                     .comments
                     .iter()
                     .rev()
                     .find(|c| c.public)
                     .map_or(0, |c| c.id);
-                return Ok(Outcome::Replied {
-                    to_message: to_comment.to_string(),
-                });
+                Ok(Outcome::Replied {
+                    to_message: to_message.to_string(),
+                })
             }
-            Decision::Escalate(escalate) => escalate,
-        };
-        let note = Handoff {
-            reason: &reason,
-            summary: &summary,
-            customer: &turn.customer,
-            transcript: &turn.transcript,
+            Decision::Escalate(escalate) => {
+                let request = HandoffRequest::from(escalate);
+                let intent = intent_for(store, &request, &turn.customer, &turn.transcript, None);
+                self.escalations
+                    .hand_off(store, &Thread::Ticket(ticket.id), intent)
+                    .await?;
+                Ok(Outcome::Escalated {
+                    reason: request.reason,
+                })
+            }
         }
-        .note();
-        let notice = notice.unwrap_or_else(|| store.handoff_message.clone());
-        escalate_ticket(desk, store, ticket, Some(note), &notice).await?;
-        self.bot_states
-            .set_bot_state(&store.id, &Thread::Ticket(ticket.id), BotState::Escalated)
-            .await?;
-        Ok(Outcome::Escalated { reason })
     }
 }
 
@@ -521,10 +412,5 @@ mod tests {
             assess(&solved, &thread, BOT),
             Verdict::Ignore("the ticket is solved or closed")
         );
-    }
-
-    #[test]
-    fn notes_stay_plain_text() {
-        assert_eq!(escape_markdown("**a**\n# b"), "\\*\\*a\\*\\*  \n\\# b  \n");
     }
 }

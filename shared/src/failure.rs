@@ -1,0 +1,177 @@
+//! The one failure policy of every queue consumer: what a job came to, why one did not
+//! finish, and what happens next — retry soon, go to a human through the dead-letter path, or
+//! (only for messages that are not Deskmate's to act on) drop with an error that names the
+//! store and the thread. Nothing a customer wrote is dropped silently.
+
+use std::time::Duration;
+
+use crate::queue::QueueError;
+use crate::state::StateError;
+use crate::zendesk::ZendeskError;
+
+/// What a job came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Replied { to_message: String },
+    Escalated { reason: String },
+    HandedBack { to_agent: u64 },
+    Welcomed,
+    NoteAdded { ticket_id: u64 },
+    Skipped(String),
+}
+
+impl Outcome {
+    /// A stable name for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Replied { .. } => "replied",
+            Outcome::Escalated { .. } => "escalated",
+            Outcome::HandedBack { .. } => "handed_back",
+            Outcome::Welcomed => "welcomed",
+            Outcome::NoteAdded { .. } => "note_added",
+            Outcome::Skipped(_) => "skipped",
+        }
+    }
+}
+
+/// Why a job did not finish. The cause is kept whole for the log and the dead-letter note.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Zendesk(#[from] ZendeskError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// Another attempt holds the message or the hand-off; this one comes back later.
+    #[error("another worker holds {0}")]
+    Busy(String),
+    /// The job is not Deskmate's to act on (its store or account is gone, its body is not a job).
+    #[error("{0}")]
+    NotActionable(String),
+}
+
+/// What the policy does with a failed job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Try again after a back-off (the message stays in the queue).
+    Retry,
+    /// Retrying cannot help: hand the thread to a human through the dead-letter path.
+    DeadLetter,
+    /// Nothing to do for anybody: log an error naming the store and the thread, and delete.
+    Drop,
+}
+
+impl JobError {
+    pub fn verdict(&self) -> Verdict {
+        match self {
+            JobError::Zendesk(err) if err.is_transient() => Verdict::Retry,
+            JobError::Zendesk(_) => Verdict::DeadLetter,
+            JobError::State(StateError::Unavailable(_)) => Verdict::Retry,
+            JobError::State(StateError::Corrupt { .. }) => Verdict::DeadLetter,
+            JobError::Queue(_) | JobError::Busy(_) => Verdict::Retry,
+            JobError::NotActionable(_) => Verdict::Drop,
+        }
+    }
+}
+
+/// How long a failing job may keep retrying, and how fast.
+#[derive(Clone, Copy, Debug)]
+pub struct RetrySchedule {
+    /// The wait before the second attempt; it doubles with each receive.
+    pub first_retry: Duration,
+    pub max_retry: Duration,
+    /// A job still failing this long after it was queued goes to a human.
+    pub human_within: Duration,
+}
+
+impl Default for RetrySchedule {
+    /// Retries after 10, 20, 40, 60, 60 s; a customer reaches a human within about four
+    /// minutes of the job being queued even when every attempt fails.
+    fn default() -> Self {
+        Self {
+            first_retry: Duration::from_secs(10),
+            max_retry: Duration::from_secs(60),
+            human_within: Duration::from_secs(180),
+        }
+    }
+}
+
+impl RetrySchedule {
+    /// The wait after the `receive_count`-th attempt failed.
+    pub fn backoff(&self, receive_count: u32) -> Duration {
+        let factor = 2u32.saturating_pow(receive_count.saturating_sub(1).min(16));
+        self.first_retry.saturating_mul(factor).min(self.max_retry)
+    }
+
+    /// Retry, or give up on a job that has been failing for `age` already.
+    pub fn decide(&self, error: &JobError, age: Duration, receive_count: u32) -> Verdict {
+        match error.verdict() {
+            Verdict::Retry if age + self.backoff(receive_count) > self.human_within => {
+                Verdict::DeadLetter
+            }
+            verdict => verdict,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_errors_go_to_a_human_and_server_errors_retry() {
+        let permanent = [
+            ZendeskError::Unauthorized,
+            ZendeskError::NotFound,
+            ZendeskError::Forbidden("light agent".into()),
+            ZendeskError::Rejected {
+                status: 422,
+                message: "invalid".into(),
+            },
+        ];
+        for err in permanent {
+            assert_eq!(JobError::from(err).verdict(), Verdict::DeadLetter);
+        }
+        let transient = [
+            ZendeskError::Unavailable("503".into()),
+            ZendeskError::OutcomeUnknown("timeout".into()),
+            ZendeskError::Malformed("not JSON".into()),
+            ZendeskError::RateLimited { retry_after: None },
+            ZendeskError::Conflict,
+        ];
+        for err in transient {
+            assert_eq!(JobError::from(err).verdict(), Verdict::Retry);
+        }
+        assert_eq!(JobError::Busy("m".into()).verdict(), Verdict::Retry);
+        assert_eq!(
+            JobError::NotActionable("gone".into()).verdict(),
+            Verdict::Drop
+        );
+    }
+
+    #[test]
+    fn a_job_failing_for_too_long_goes_to_a_human() {
+        let schedule = RetrySchedule::default();
+        let busy = JobError::Busy("m".into());
+        assert_eq!(schedule.backoff(1), Duration::from_secs(10));
+        assert_eq!(schedule.backoff(3), Duration::from_secs(40));
+        assert_eq!(schedule.backoff(9), Duration::from_secs(60));
+        assert_eq!(
+            schedule.decide(&busy, Duration::from_secs(30), 2),
+            Verdict::Retry
+        );
+        assert_eq!(
+            schedule.decide(&busy, Duration::from_secs(150), 5),
+            Verdict::DeadLetter
+        );
+        // The whole schedule ends well inside five minutes.
+        let mut age = Duration::ZERO;
+        let mut receives = 1;
+        while schedule.decide(&busy, age, receives) == Verdict::Retry {
+            age += schedule.backoff(receives);
+            receives += 1;
+        }
+        assert!(age < Duration::from_secs(240), "{age:?}");
+    }
+}
