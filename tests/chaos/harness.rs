@@ -115,6 +115,34 @@ impl Chaos {
         panic!("the queues never drained");
     }
 
+    /// Takes the jobs queued now and runs them on `workers` workers at once (SQS handing the
+    /// same messages to several), each acknowledging what it finished; returns how many
+    /// messages were left to retry in all.
+    pub async fn run_on_workers(&self, workers: usize, reorder: bool) -> usize {
+        self.app.sandbox.settle().await;
+        let mut jobs = self.app.aws.receive_all().await;
+        if reorder {
+            jobs.reverse();
+        }
+        let workers: Vec<ReplyWorker> = (0..workers).map(|_| self.worker()).collect();
+        let responses = futures::future::join_all(
+            workers
+                .iter()
+                .map(|worker| worker.handle_batch(sqs_event(jobs.clone()))),
+        )
+        .await;
+        let mut left = 0;
+        for response in &responses {
+            self.app
+                .aws
+                .event_source()
+                .acknowledge(&jobs, response)
+                .await;
+            left += response.batch_item_failures.len();
+        }
+        left
+    }
+
     /// Runs the queued jobs with a worker that dies right after the `nth` Zendesk call of the
     /// run (the call is done in Zendesk; its answer never arrives). The messages it held come
     /// back as after a Lambda timeout. Returns whether the worker got that far.

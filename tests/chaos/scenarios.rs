@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use deskmate_e2e_tests::{TestApp, sqs_event};
+use deskmate_e2e_tests::TestApp;
 use deskmate_shared::domain::{AgentSettings, Thread};
 use deskmate_shared::state::ReplyClaims;
 use secrecy::SecretString;
@@ -15,7 +15,7 @@ use zendesk_sandbox::{Call, Fault};
 
 use crate::harness::{Chaos, Row, Verdict};
 
-type Scenario = Pin<Box<dyn Future<Output = Row> + Send>>;
+type Scenario = Pin<Box<dyn Future<Output = Row>>>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Path {
@@ -126,6 +126,21 @@ impl World {
                     .workspace_agent_says(id, "Sam", "Sam here, I'll take this one.");
             }
         }
+    }
+
+    /// One run: a new customer writes `text`, `disturb` does its harm, the queues drain, and
+    /// the promises are checked into `row`.
+    pub async fn play(
+        &self,
+        row: &mut Row,
+        text: &str,
+        mut disturb: impl AsyncFnMut(&World, &Customer),
+    ) {
+        let customer = self.customer_writes(text).await;
+        disturb(self, &customer).await;
+        self.chaos.drain().await;
+        self.app().sandbox.clear_faults();
+        row.add(self.check(&customer));
     }
 
     pub fn check(&self, customer: &Customer) -> Verdict {
@@ -251,59 +266,37 @@ pub fn all() -> Vec<Scenario> {
 
 async fn duplicates_and_reordering(path: Path) -> Row {
     let world = World::new(path).await;
-    let app = world.app();
     let mut row = Row::new(name(path, "duplicates x5 and reordering"));
     for _ in 0..2 {
-        let first_delivery = app.sandbox.deliveries().len();
-        let customer = world.customer_writes(QUESTION).await;
-        world.customer_writes_again(&customer, "And do you ship to Portugal?");
-        app.sandbox.settle().await;
-        // Every delivery of this customer's messages five times more, newest first.
-        let deliveries = app.sandbox.deliveries().len();
-        for index in (first_delivery..deliveries).rev() {
-            for _ in 0..5 {
-                app.sandbox.redeliver(index).await;
-            }
-        }
-        // Jobs taken off the queue in reverse order.
-        let mut jobs = app.aws.receive_all().await;
-        jobs.reverse();
-        let response = world
-            .chaos
-            .worker()
-            .handle_batch(sqs_event(jobs.clone()))
+        let first_delivery = world.app().sandbox.deliveries().len();
+        world
+            .play(&mut row, QUESTION, async |world, customer| {
+                let sandbox = &world.app().sandbox;
+                world.customer_writes_again(customer, "And do you ship to Portugal?");
+                sandbox.settle().await;
+                // Every delivery of this customer's messages five times more, newest first,
+                // and the jobs taken off the queue in reverse order.
+                for index in (first_delivery..sandbox.deliveries().len()).rev() {
+                    for _ in 0..5 {
+                        sandbox.redeliver(index).await;
+                    }
+                }
+                world.chaos.run_on_workers(1, true).await;
+            })
             .await;
-        app.aws.event_source().acknowledge(&jobs, &response).await;
-        world.chaos.drain().await;
-        row.add(world.check(&customer));
     }
     row
 }
 
 async fn concurrent_workers(path: Path) -> Row {
     let world = World::new(path).await;
-    let app = world.app();
     let mut row = Row::new(name(path, "concurrent workers with redelivery"));
     for _ in 0..3 {
-        let customer = world.customer_writes(QUESTION).await;
-        app.sandbox.settle().await;
-        let jobs = app.aws.receive_all().await;
-        let event = sqs_event(jobs.clone());
-        let (a, b, c) = (
-            world.chaos.worker(),
-            world.chaos.worker(),
-            world.chaos.worker(),
-        );
-        let responses = tokio::join!(
-            a.handle_batch(event.clone()),
-            b.handle_batch(event.clone()),
-            c.handle_batch(event)
-        );
-        for response in [responses.0, responses.1, responses.2] {
-            app.aws.event_source().acknowledge(&jobs, &response).await;
-        }
-        world.chaos.drain().await;
-        row.add(world.check(&customer));
+        world
+            .play(&mut row, QUESTION, async |world, _| {
+                world.chaos.run_on_workers(3, false).await;
+            })
+            .await;
     }
     row
 }
@@ -312,44 +305,35 @@ async fn concurrent_workers(path: Path) -> Row {
 /// fails. The second must leave the message in the queue, or nobody answers.
 async fn claimed_by_a_worker_that_fails(path: Path) -> Row {
     let world = World::new(path).await;
-    let app = world.app();
     let mut row = Row::new(name(path, "same message on two workers, the first fails"));
     for _ in 0..2 {
-        let customer = world.customer_writes(QUESTION).await;
-        app.sandbox.settle().await;
-        let store = world.store_id().await;
-        let thread = world.thread(&customer);
-        let message = world.newest_customer_message(&customer);
-        // The first worker holds the claim...
-        app.state
-            .claim_reply(
-                &store,
-                &thread,
-                &message,
-                "first-worker",
-                Duration::from_secs(60),
-            )
-            .await
-            .expect("claim");
-        let jobs = app.aws.receive_all().await;
-        let response = world
-            .chaos
-            .worker()
-            .handle_batch(sqs_event(jobs.clone()))
+        world
+            .play(&mut row, QUESTION, async |world, customer| {
+                let app = world.app();
+                app.sandbox.settle().await;
+                let store = world.store_id().await;
+                let thread = world.thread(customer);
+                let message = world.newest_customer_message(customer);
+                // The first worker holds the claim...
+                app.state
+                    .claim_reply(
+                        &store,
+                        &thread,
+                        &message,
+                        "first-worker",
+                        Duration::from_secs(60),
+                    )
+                    .await
+                    .expect("claim");
+                let left = world.chaos.run_on_workers(1, false).await;
+                assert_eq!(left, 1, "the second worker keeps the message for later");
+                // ...and fails, giving the claim back.
+                app.state
+                    .release_reply(&store, &thread, &message, "first-worker")
+                    .await
+                    .expect("release");
+            })
             .await;
-        app.aws.event_source().acknowledge(&jobs, &response).await;
-        assert_eq!(
-            response.batch_item_failures.len(),
-            jobs.len(),
-            "the second worker keeps the message for later"
-        );
-        // ...and fails, giving the claim back.
-        app.state
-            .release_reply(&store, &thread, &message, "first-worker")
-            .await
-            .expect("release");
-        world.chaos.drain().await;
-        row.add(world.check(&customer));
     }
     row
 }
@@ -361,10 +345,12 @@ async fn killed_after_every_call(path: Path, text: &'static str, what: &str) -> 
         &format!("worker killed after every call of {what}"),
     ));
     for nth in 1..=40 {
-        let customer = world.customer_writes(text).await;
-        let killed = world.chaos.run_killed_after(nth).await;
-        world.chaos.drain().await;
-        row.add(world.check(&customer));
+        let mut killed = false;
+        world
+            .play(&mut row, text, async |world, _| {
+                killed = world.chaos.run_killed_after(nth).await;
+            })
+            .await;
         if !killed {
             break;
         }
@@ -385,11 +371,11 @@ async fn commit_then_error_on_every_write(path: Path) -> Row {
                     Fault::CommitThenStatus { status: 500 },
                     Fault::CommitThenTimeout { millis: 1_500 },
                 ] {
-                    let customer = world.customer_writes(text).await;
-                    world.chaos.inject(call, skip, fault);
-                    world.chaos.drain().await;
-                    world.app().sandbox.clear_faults();
-                    row.add(world.check(&customer));
+                    world
+                        .play(&mut row, text, async |world, _| {
+                            world.chaos.inject(call, skip, fault.clone())
+                        })
+                        .await;
                 }
             }
         }
@@ -411,11 +397,11 @@ async fn client_errors_and_garbage_on_every_call(path: Path) -> Row {
     for text in [QUESTION, WANTS_HUMAN] {
         for call in world.calls() {
             for fault in &faults {
-                let customer = world.customer_writes(text).await;
-                world.chaos.inject(call, 0, fault.clone());
-                world.chaos.drain().await;
-                world.app().sandbox.clear_faults();
-                row.add(world.check(&customer));
+                world
+                    .play(&mut row, text, async |world, _| {
+                        world.chaos.inject(call, 0, fault.clone())
+                    })
+                    .await;
             }
         }
     }
@@ -526,54 +512,35 @@ async fn slow_agent_within_budget(path: Path) -> Row {
 /// The tool twice and the worker at once: one hand-off, one notice, one note.
 async fn concurrent_handoffs(path: Path) -> Row {
     let world = World::new(path).await;
-    let app = world.app();
     let mut row = Row::new(name(path, "concurrent hand-offs (tool x2 + worker)"));
     for _ in 0..3 {
-        let customer = world.customer_writes(WANTS_HUMAN).await;
-        app.sandbox.settle().await;
-        let jobs = app.aws.receive_all().await;
-        let worker = world.chaos.worker();
-        let (first, second, response) = tokio::join!(
-            world.call_tool(&customer),
-            world.call_tool(&customer),
-            worker.handle_batch(sqs_event(jobs.clone()))
-        );
-        app.aws.event_source().acknowledge(&jobs, &response).await;
-        assert_eq!((first, second), (200, 200));
-        world.chaos.drain().await;
-        let verdict = world.check(&customer);
-        let with_human = match &customer {
-            Customer::Ticket(ticket) => {
-                app.sandbox.ticket(*ticket).unwrap().assignee_id != Some(app.bot)
-            }
-            Customer::Conversation(id) => app.sandbox.in_control(id).as_deref() != Some("deskmate"),
-        };
-        assert!(
-            with_human,
-            "the thread ends with a human, not back with the bot"
-        );
-        row.add(verdict);
+        world
+            .play(&mut row, WANTS_HUMAN, async |world, customer| {
+                world.app().sandbox.settle().await;
+                let (first, second, _) = tokio::join!(
+                    world.call_tool(customer),
+                    world.call_tool(customer),
+                    world.chaos.run_on_workers(1, false)
+                );
+                assert_eq!((first, second), (200, 200));
+            })
+            .await;
     }
     row
 }
 
 async fn human_takes_over_while_agent_thinks(path: Path) -> Row {
     let (world, _) = openai_world(path, Duration::from_millis(800), 200).await;
-    let app = world.app();
     let mut row = Row::new(name(path, "a human takes over while the agent thinks"));
-    let customer = world.customer_writes(QUESTION).await;
-    app.sandbox.settle().await;
-    let jobs = app.aws.receive_all().await;
-    let worker = world.chaos.worker();
-    let run = worker.handle_batch(sqs_event(jobs.clone()));
-    let human = async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        world.human_answers(&customer).await;
-    };
-    let (response, ()) = tokio::join!(run, human);
-    app.aws.event_source().acknowledge(&jobs, &response).await;
-    world.chaos.drain().await;
-    row.add(world.check(&customer));
+    world
+        .play(&mut row, QUESTION, async |world, customer| {
+            let human = async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                world.human_answers(customer).await;
+            };
+            tokio::join!(world.chaos.run_on_workers(1, false), human);
+        })
+        .await;
     row
 }
 
@@ -581,11 +548,12 @@ async fn burst(path: Path) -> Row {
     let world = World::new(path).await;
     let mut row = Row::new(name(path, "a burst of messages"));
     for _ in 0..2 {
-        let customer = world.customer_writes("Hi there").await;
-        world.customer_writes_again(&customer, QUESTION);
-        world.customer_writes_again(&customer, "Also, do you ship to Portugal?");
-        world.chaos.drain().await;
-        row.add(world.check(&customer));
+        world
+            .play(&mut row, "Hi there", async |world, customer| {
+                world.customer_writes_again(customer, QUESTION);
+                world.customer_writes_again(customer, "Also, do you ship to Portugal?");
+            })
+            .await;
     }
     row
 }
@@ -595,20 +563,21 @@ async fn burst(path: Path) -> Row {
 /// one second here).
 async fn failing_zendesk_reaches_a_human(path: Path) -> Row {
     let mut world = World::new(path).await;
-    world.chaos.config.retries.human_within = Duration::from_secs(1);
-    world.chaos.config.retries.first_retry = Duration::from_millis(200);
-    world.chaos.config.retries.max_retry = Duration::from_millis(200);
+    world.chaos.config.retries = deskmate_shared::failure::RetrySchedule {
+        first_retry: Duration::from_millis(200),
+        max_retry: Duration::from_millis(200),
+        human_within: Duration::from_secs(1),
+    };
     let mut row = Row::new(name(path, "Zendesk failing for longer than the budget"));
-    let customer = world.customer_writes(QUESTION).await;
-    let write = world.writes()[0];
-    world.app().sandbox.inject(zendesk_sandbox::FaultRule {
-        call: write,
-        skip: 0,
-        times: 8,
-        fault: Fault::Status { status: 503 },
-    });
-    world.chaos.drain().await;
-    world.app().sandbox.clear_faults();
-    row.add(world.check(&customer));
+    world
+        .play(&mut row, QUESTION, async |world, _| {
+            world.app().sandbox.inject(zendesk_sandbox::FaultRule {
+                call: world.writes()[0],
+                skip: 0,
+                times: 8,
+                fault: Fault::Status { status: 503 },
+            });
+        })
+        .await;
     row
 }

@@ -580,23 +580,8 @@ impl BotStates for DynamoState {
     }
 
     async fn finish_handoff(&self, store: &StoreId, thread: &Thread) -> Result<(), StateError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(thread_pk(store, thread)))
-            .key("sk", s("STATE"))
-            .update_expression("SET bot_state = :escalated, lease_until = :zero")
-            .condition_expression("bot_state = :handing")
-            .expression_attribute_values(":escalated", s(BotState::Escalated.as_str()))
-            .expression_attribute_values(":handing", s(BotState::HandingOff.as_str()))
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await;
-        match result {
-            Err(err) if condition_failed(&err) => Ok(()),
-            other => other.map(|_| ()).map_err(unavailable),
-        }
+        self.end_handoff_lease(store, thread, None, BotState::Escalated)
+            .await
     }
 
     async fn release_handoff(
@@ -605,20 +590,38 @@ impl BotStates for DynamoState {
         thread: &Thread,
         owner: &str,
     ) -> Result<(), StateError> {
-        let result = self
+        self.end_handoff_lease(store, thread, Some(owner), BotState::HandingOff)
+            .await
+    }
+}
+
+impl DynamoState {
+    /// Ends the lease of the thread's hand-off under way (`owner`'s only, when given) and
+    /// moves it to `next`; a hand-off already finished or taken over is left alone.
+    async fn end_handoff_lease(
+        &self,
+        store: &StoreId,
+        thread: &Thread,
+        owner: Option<&str>,
+        next: BotState,
+    ) -> Result<(), StateError> {
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(thread_pk(store, thread)))
             .key("sk", s("STATE"))
-            .update_expression("SET lease_until = :zero")
-            .condition_expression("handoff_owner = :owner AND bot_state = :handing")
-            .expression_attribute_values(":owner", s(owner))
+            .update_expression("SET bot_state = :next, lease_until = :zero")
+            .expression_attribute_values(":next", s(next.as_str()))
             .expression_attribute_values(":handing", s(BotState::HandingOff.as_str()))
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await;
-        match result {
+            .expression_attribute_values(":zero", n(0));
+        let request = match owner {
+            Some(owner) => request
+                .condition_expression("bot_state = :handing AND handoff_owner = :owner")
+                .expression_attribute_values(":owner", s(owner)),
+            None => request.condition_expression("bot_state = :handing"),
+        };
+        match request.send().await {
             Err(err) if condition_failed(&err) => Ok(()),
             other => other.map(|_| ()).map_err(unavailable),
         }
