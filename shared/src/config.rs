@@ -2,8 +2,53 @@
 
 use std::time::Duration;
 
-use crate::failure::RetrySchedule;
-use crate::handoff::HandoffTiming;
+/// How long a failing job may keep retrying, and how fast.
+#[derive(Clone, Copy, Debug)]
+pub struct RetrySchedule {
+    /// The wait before the second attempt; it doubles with each receive.
+    pub first_retry: Duration,
+    pub max_retry: Duration,
+    /// A job still failing this long after it was queued goes to a human.
+    pub human_within: Duration,
+}
+
+impl Default for RetrySchedule {
+    /// Retries after 10, 20, 40, 60, 60 s; a customer reaches a human within about four
+    /// minutes of the job being queued even when every attempt fails.
+    fn default() -> Self {
+        Self {
+            first_retry: Duration::from_secs(10),
+            max_retry: Duration::from_secs(60),
+            human_within: Duration::from_secs(180),
+        }
+    }
+}
+
+impl RetrySchedule {
+    /// The wait after the `receive_count`-th attempt failed.
+    pub fn backoff(&self, receive_count: u32) -> Duration {
+        let factor = 2u32.saturating_pow(receive_count.saturating_sub(1).min(16));
+        self.first_retry.saturating_mul(factor).min(self.max_retry)
+    }
+}
+
+/// The clocks of hand-offs; tests scale them down.
+#[derive(Clone, Copy, Debug)]
+pub struct HandoffTiming {
+    /// How long one attempt may run the steps before another may take over.
+    pub lease: Duration,
+    /// The step between the follow-up job's looks (the first is immediate; up to a minute).
+    pub recheck: Duration,
+}
+
+impl Default for HandoffTiming {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(60),
+            recheck: Duration::from_secs(10),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -25,6 +25,7 @@ pub use conversation::conversation_tag;
 pub use note::{Handoff, MAX_NOTE_CHARS, NOTE_HEADLINE};
 
 use crate::agent::{CustomerProfile, Escalate, TranscriptLine};
+pub use crate::config::HandoffTiming;
 use crate::domain::{ConversationsAccount, HandoffIntent, Job, StoreConfig, StoreId, Thread};
 use crate::failure::{JobError, Outcome};
 use crate::queue::{JobQueue, QueueError};
@@ -86,24 +87,6 @@ impl From<HandoffError> for JobError {
             HandoffError::State(err) => err.into(),
             HandoffError::Queue(err) => err.into(),
             other => JobError::NotActionable(other.to_string()),
-        }
-    }
-}
-
-/// The hand-off's clocks; tests scale them down.
-#[derive(Clone, Copy, Debug)]
-pub struct HandoffTiming {
-    /// How long one attempt may run the steps before another may take over.
-    pub lease: Duration,
-    /// The step between the follow-up job's looks (the first is immediate; up to a minute).
-    pub recheck: Duration,
-}
-
-impl Default for HandoffTiming {
-    fn default() -> Self {
-        Self {
-            lease: Duration::from_secs(60),
-            recheck: Duration::from_secs(10),
         }
     }
 }
