@@ -163,3 +163,92 @@ where
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::queue::QueueError;
+    use crate::zendesk::ZendeskError;
+
+    /// Records what the policy asked of the queue (pure logic: no AWS here).
+    #[derive(Default)]
+    struct Recorder {
+        retries: Mutex<Vec<(String, Duration)>>,
+        dead: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl Redelivery for Recorder {
+        async fn redeliver_after(&self, handle: &str, delay: Duration) -> Result<(), QueueError> {
+            self.retries.lock().unwrap().push((handle.into(), delay));
+            Ok(())
+        }
+    }
+
+    #[async_trait]
+    impl DeadLetters for Recorder {
+        async fn dead_letter(&self, _: &str, failure: &str) -> Result<(), QueueError> {
+            self.dead.lock().unwrap().push(failure.into());
+            Ok(())
+        }
+    }
+
+    fn message(id: &str, receives: u32) -> SqsMessage {
+        let mut message = SqsMessage::default();
+        message.message_id = Some(id.into());
+        message.receipt_handle = Some(format!("handle-{id}"));
+        message.body = Some(id.into());
+        message
+            .attributes
+            .insert("ApproximateReceiveCount".into(), receives.to_string());
+        message
+    }
+
+    #[tokio::test]
+    async fn retries_come_back_after_a_backoff_and_permanent_failures_go_to_a_human() {
+        let recorder = Arc::new(Recorder::default());
+        let policy = FailurePolicy {
+            schedule: RetrySchedule::default(),
+            redelivery: recorder.clone(),
+            dead_letters: Some(recorder.clone()),
+            unanswered: Arc::default(),
+        };
+        let mut event = SqsEvent::default();
+        event.records = vec![
+            message("ok", 1),
+            message("flaky", 2),
+            message("refused", 1),
+            message("", 1),
+            message("stray", 1),
+        ];
+        let response = process_batch(event, &policy, |message| async move {
+            match message.body.as_deref().unwrap_or_default() {
+                "ok" => Ok(Outcome::Welcomed),
+                "flaky" | "" => Err(JobError::Zendesk(ZendeskError::Unavailable("503".into()))),
+                "refused" => Err(JobError::Zendesk(ZendeskError::Forbidden("no".into()))),
+                _ => Err(JobError::NotActionable("store gone".into())),
+            }
+        })
+        .await;
+        let failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        // Exactly the retry is reported; a message without an id would fail the whole batch,
+        // so it goes to a human instead of being retried.
+        assert_eq!(failed, ["flaky"]);
+        assert_eq!(
+            *recorder.retries.lock().unwrap(),
+            [("handle-flaky".to_owned(), Duration::from_secs(20))]
+        );
+        let dead = recorder.dead.lock().unwrap();
+        assert_eq!(dead.len(), 2, "{dead:?}");
+        assert!(dead[0].contains("403") || dead[1].contains("403"));
+    }
+}
