@@ -62,6 +62,53 @@ impl fmt::Debug for StoreId {
     }
 }
 
+/// The id of a Conversations API object (a conversation, a message) as Deskmate accepts one
+/// from outside: 1-64 ASCII letters, digits, '-' or '_' (Zendesk's are 24 hex digits). These
+/// ids go into API paths and state keys, so nothing else gets through.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ConversationsId(String);
+
+impl ConversationsId {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidConversationsId> {
+        let valid = !raw.is_empty()
+            && raw.len() <= Self::MAX_LEN
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InvalidConversationsId)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("a Conversations id is 1-64 characters of A-Z, a-z, 0-9, '-' or '_'")]
+pub struct InvalidConversationsId;
+
+impl fmt::Display for ConversationsId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ConversationsId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ConversationsId({})", self.0)
+    }
+}
+
 /// Which AI agent answers for a store.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "backend", rename_all = "snake_case")]
@@ -250,6 +297,17 @@ pub enum Job {
         thread: Thread,
         attempt: u32,
     },
+    /// Deskmate holds a conversation it will not answer (another channel, a widget no store
+    /// answers, a human wrote in it): pass it on to the next integration at once, silently.
+    PassOn {
+        /// The Zendesk subdomain whose Conversations app holds the conversation.
+        account: String,
+        conversation_id: String,
+        reason: String,
+    },
+    /// Several jobs in one message (a large webhook payload's); each is run on its own, and
+    /// one that fails goes on alone under the failure policy.
+    Batch { jobs: Vec<Job> },
 }
 
 impl Job {
@@ -259,24 +317,33 @@ impl Job {
             Job::Ticket { .. } => "ticket",
             Job::Conversation { .. } => "conversation",
             Job::Handoff { .. } => "handoff",
+            Job::PassOn { .. } => "pass_on",
+            Job::Batch { .. } => "batch",
         }
     }
 
-    pub fn store_id(&self) -> &StoreId {
+    /// The store the job is for; none for a conversation no store answers.
+    pub fn store_id(&self) -> Option<&StoreId> {
         match self {
             Job::Ticket { store_id, .. }
             | Job::Conversation { store_id, .. }
-            | Job::Handoff { store_id, .. } => store_id,
+            | Job::Handoff { store_id, .. } => Some(store_id),
+            Job::PassOn { .. } | Job::Batch { .. } => None,
         }
     }
 
-    pub fn thread(&self) -> Thread {
+    /// The thread the job is about; none for a batch.
+    pub fn thread(&self) -> Option<Thread> {
         match self {
-            Job::Ticket { ticket_id, .. } => Thread::Ticket(*ticket_id),
+            Job::Ticket { ticket_id, .. } => Some(Thread::Ticket(*ticket_id)),
             Job::Conversation {
                 conversation_id, ..
-            } => Thread::Conversation(conversation_id.clone()),
-            Job::Handoff { thread, .. } => thread.clone(),
+            }
+            | Job::PassOn {
+                conversation_id, ..
+            } => Some(Thread::Conversation(conversation_id.clone())),
+            Job::Handoff { thread, .. } => Some(thread.clone()),
+            Job::Batch { .. } => None,
         }
     }
 }
@@ -290,6 +357,30 @@ mod tests {
         assert!(StoreId::parse("acme-eu_2").is_ok());
         for bad in ["", "Acme", "a/b", "a b", "ä", &"x".repeat(65)] {
             assert!(StoreId::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn conversations_ids_cannot_climb_out_of_a_path_segment() {
+        assert!(ConversationsId::parse("65a1f0c2e4b0c1d2e3f4a5b6").is_ok());
+        assert!(ConversationsId::parse("Conv_1-x").is_ok());
+        for bad in [
+            "",
+            ".",
+            "..",
+            "x/../y",
+            "a b",
+            "a%2F",
+            "a?b",
+            "a#b",
+            "a\nb",
+            "ä",
+            &"x".repeat(65),
+        ] {
+            assert!(
+                ConversationsId::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 

@@ -20,7 +20,8 @@ use crate::zendesk::{
 pub enum Verdict {
     /// Nothing for the bot to do.
     Ignore(&'static str),
-    /// A human agent started this ticket (a proactive email): give it back to them, silently.
+    /// A human agent started this ticket (a proactive email) or replied to the customer
+    /// publicly: give it to them, silently; the bot stays out of it from now on.
     HandBack { agent_id: u64 },
     /// A messaging ticket the new-ticket trigger gave the bot: the Agent Workspace opened it
     /// for a human, so it goes back to the queue unassigned, silently.
@@ -62,19 +63,31 @@ pub fn assess(ticket: &Ticket, thread: &CommentThread, bot_user_id: u64) -> Verd
                 .iter()
                 .any(|user| user.id == author_id && user.is_staff())
     };
-    if let Some(first) = thread.comments.first()
-        && first.author_id != bot_user_id
-        && first.author_id != ticket.requester_id
-        && is_staff(first.author_id)
-    {
+    // A human agent started the ticket, or replied to the customer publicly by any route:
+    // the bot steps back for good and the ticket goes to that agent.
+    let human = |comment: &&crate::zendesk::Comment| {
+        comment.author_id != bot_user_id
+            && comment.author_id != ticket.requester_id
+            && is_staff(comment.author_id)
+    };
+    if let Some(first) = thread.comments.first().filter(human) {
         return Verdict::HandBack {
             agent_id: first.author_id,
+        };
+    }
+    if let Some(reply) = thread
+        .comments
+        .iter()
+        .filter(|comment| comment.public)
+        .rfind(human)
+    {
+        return Verdict::HandBack {
+            agent_id: reply.author_id,
         };
     }
     match thread.comments.iter().rev().find(|comment| comment.public) {
         None => Verdict::Ignore("the ticket has no public comment"),
         Some(last) if last.author_id == bot_user_id => Verdict::Ignore("the bot already answered"),
-        Some(last) if is_staff(last.author_id) => Verdict::Ignore("a human agent answered last"),
         Some(last) => Verdict::Answer {
             message_id: last.id,
         },
@@ -362,7 +375,17 @@ mod tests {
             ),
             (
                 thread(&[(100, CUSTOMER, true), (101, AGENT, true)]),
-                Verdict::Ignore("a human agent answered last"),
+                Verdict::HandBack { agent_id: AGENT },
+            ),
+            (
+                // A human replied once; the customer's next message is theirs, not the bot's.
+                thread(&[
+                    (100, CUSTOMER, true),
+                    (101, BOT, true),
+                    (102, AGENT, true),
+                    (103, CUSTOMER, true),
+                ]),
+                Verdict::HandBack { agent_id: AGENT },
             ),
             (
                 thread(&[(100, AGENT, true)]),

@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 
 use crate::domain::Job;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[error("job queue unavailable: {0}")]
 pub struct QueueError(pub String);
 
@@ -20,6 +20,15 @@ pub struct QueueError(pub String);
 pub trait JobQueue: Send + Sync {
     /// Enqueues `job`, to be delivered no sooner than `delay` from now.
     async fn enqueue(&self, job: &Job, delay: Duration) -> Result<(), QueueError>;
+
+    /// Enqueues many jobs (a webhook payload's); the result of each, in order.
+    async fn enqueue_many(&self, jobs: &[(Job, Duration)]) -> Vec<Result<(), QueueError>> {
+        let mut results = Vec::with_capacity(jobs.len());
+        for (job, delay) in jobs {
+            results.push(self.enqueue(job, *delay).await);
+        }
+        results
+    }
 }
 
 /// Brings a failed message back sooner (or later) than the queue's visibility timeout.
@@ -88,6 +97,53 @@ impl JobQueue for SqsQueue {
             .await
             .map_err(queue_error)?;
         Ok(())
+    }
+
+    /// Batches of ten (SQS's limit), sent at once.
+    async fn enqueue_many(&self, jobs: &[(Job, Duration)]) -> Vec<Result<(), QueueError>> {
+        let batches =
+            futures::future::join_all(jobs.chunks(10).map(|batch| self.send_batch(batch)));
+        batches.await.into_iter().flatten().collect()
+    }
+}
+
+impl SqsQueue {
+    /// One `SendMessageBatch` of up to ten jobs; the result of each.
+    async fn send_batch(&self, jobs: &[(Job, Duration)]) -> Vec<Result<(), QueueError>> {
+        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+        let entries = jobs.iter().enumerate().map(|(i, (job, delay))| {
+            SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(serde_json::to_string(job).expect("jobs always serialise"))
+                .delay_seconds(delay.min(&MAX_SQS_DELAY).as_secs() as i32)
+                .build()
+                .expect("id and body are set")
+        });
+        let sent = self
+            .client
+            .send_message_batch()
+            .queue_url(&self.queue_url)
+            .set_entries(Some(entries.collect()))
+            .send()
+            .await;
+        match sent {
+            Err(err) => {
+                let err = queue_error(err);
+                jobs.iter().map(|_| Err(err.clone())).collect()
+            }
+            Ok(output) => (0..jobs.len())
+                .map(
+                    |i| match output.failed().iter().find(|f| f.id() == i.to_string()) {
+                        Some(failed) => Err(QueueError(format!(
+                            "{}: {}",
+                            failed.code(),
+                            failed.message().unwrap_or("")
+                        ))),
+                        None => Ok(()),
+                    },
+                )
+                .collect(),
+        }
     }
 }
 

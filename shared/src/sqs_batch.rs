@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use crate::domain::Job;
 use crate::failure::{JobError, Outcome, RetrySchedule, Verdict};
-use crate::queue::{DeadLetters, FAILURE_ATTRIBUTE, Redelivery};
+use crate::queue::{DeadLetters, FAILURE_ATTRIBUTE, JobQueue, QueueError, Redelivery};
 
 /// The job a message carries; a body that is not one is not Deskmate's to act on.
 pub fn decode_job(message: &SqsMessage) -> Result<Job, JobError> {
@@ -121,6 +121,40 @@ impl FailurePolicy {
     }
 }
 
+impl FailurePolicy {
+    /// The policy for one job of a [`Job::Batch`] that failed: it goes on alone — queued
+    /// again after the first back-off, or to the dead-letter queue — so the rest of the batch
+    /// is done. `Err` when that could not be arranged (the whole batch is then retried; every
+    /// job is idempotent).
+    pub async fn settle_unpacked(
+        &self,
+        queue: &dyn JobQueue,
+        job: &Job,
+        error: JobError,
+    ) -> Result<(), QueueError> {
+        let body = serde_json::to_string(job).expect("jobs always serialise");
+        match (error.verdict(), &self.dead_letters) {
+            (Verdict::Retry, _) => {
+                tracing::warn!(error = %error, kind = job.kind(), "a batched job failed; queued again on its own");
+                queue.enqueue(job, self.schedule.backoff(1)).await
+            }
+            (Verdict::DeadLetter, Some(dead_letters)) => {
+                tracing::error!(error = %error, kind = job.kind(), "a batched job cannot succeed; sent to the dead-letter queue");
+                dead_letters.dead_letter(&body, &error.to_string()).await
+            }
+            (Verdict::DeadLetter, None) => {
+                self.unanswered.fetch_add(1, Ordering::SeqCst);
+                tracing::error!(alert = UNANSWERED_ALERT, error = %error, job = %body, "the thread could not be handed to a human");
+                Ok(())
+            }
+            (Verdict::Drop, _) => {
+                tracing::error!(error = %error, job = %body, "job dropped: not Deskmate's to act on");
+                Ok(())
+            }
+        }
+    }
+}
+
 pub async fn process_batch<F, Fut>(
     event: SqsEvent,
     policy: &FailurePolicy,
@@ -133,7 +167,11 @@ where
     let results = join_all(event.records.into_iter().map(|message| {
         let message_id = message.message_id.clone().unwrap_or_default();
         let (store_id, thread) = decode_job(&message)
-            .map(|job| (job.store_id().to_string(), job.thread().to_string()))
+            .map(|job| {
+                let store = job.store_id().map_or("-".to_owned(), ToString::to_string);
+                let thread = job.thread().map_or("-".to_owned(), |t| t.to_string());
+                (store, thread)
+            })
             .unwrap_or_default();
         let span = tracing::info_span!("sqs_message", %message_id, %store_id, %thread);
         let work = process(message.clone());

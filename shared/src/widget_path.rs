@@ -72,12 +72,31 @@ impl ConversationReplier {
                 "account {account} has no Conversations settings"
             )));
         };
+        // The job's routing came from a webhook event: check in Zendesk that the conversation's
+        // widget is this store's before a word is said. A new conversation's welcome is the one
+        // thing done before the customer wrote, when there is nothing to check yet.
+        let desk = self.desks.desk_for(&settings).await?;
+        let messages = desk.recent_messages(conversation_id).await?;
+        let welcome_only =
+            *event == ConversationEvent::Created && !messages.iter().any(Message::from_user);
+        if !welcome_only
+            && self
+                .escalations
+                .conversation_owner(account, &messages)
+                .await?
+                .as_ref()
+                != Some(store_id)
+        {
+            tracing::warn!(store_id = %store_id, conversation_id = ?conversation_id, "the conversation's widget is not this store's; staying silent");
+            return Ok(Outcome::Skipped(
+                "the conversation's widget is not answered by this store".into(),
+            ));
+        }
         let thread = Thread::Conversation(conversation_id.to_owned());
         let state = self.bot_states.bot_state(store_id, &thread).await?;
         if state == BotState::HandingOff {
             return self.escalations.resume(&store, &thread).await;
         }
-        let desk = self.desks.desk_for(&settings).await?;
         let conversation = desk.conversation(conversation_id).await?;
         if !conversation.controlled_by(&settings.integration_id) {
             return Ok(Outcome::Skipped(
@@ -98,7 +117,6 @@ impl ConversationReplier {
             conversation_id,
             owner,
         };
-        let messages = desk.recent_messages(conversation_id).await?;
         match event {
             ConversationEvent::Created => self.welcome(&turn, &messages).await,
             ConversationEvent::UserMessage { .. } => {

@@ -410,3 +410,73 @@ async fn events_deskmate_does_not_act_on_are_acknowledged_and_ignored() {
     }
     assert_eq!(app.aws.queue_depth().await, 0);
 }
+
+/// Sends `body` signed and authenticated as Zendesk would, with its invocation id if given.
+async fn deliver(
+    app: &TestApp,
+    secret: &SecretString,
+    token: &str,
+    body: &[u8],
+    invocation: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let now = rfc3339(OffsetDateTime::now_utc());
+    let mut request = reqwest::Client::new()
+        .post(app.webhook_url())
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .header("x-zendesk-webhook-signature-timestamp", &now)
+        .header(
+            "x-zendesk-webhook-signature",
+            zendesk_signature(secret, &now, body),
+        )
+        .body(body.to_vec());
+    if let Some(id) = invocation {
+        request = request.header("x-zendesk-webhook-invocation-id", id);
+    }
+    let response = request.send().await.expect("the webhook answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON body"))
+}
+
+#[tokio::test]
+async fn deliveries_are_told_apart_by_zendesks_invocation_id_not_by_their_body() {
+    let app = TestApp::spawn().await;
+    let stored = app
+        .state
+        .store(&app.store.config.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let secret = stored.webhook_signing_secret.unwrap();
+    let token = app.store.webhook_token.expose_secret().to_owned();
+    // Two customer comments a second apart can render the very same body.
+    let customer = app.customer.to_string();
+    let body =
+        payload(json!({"event": "comment_added", "ticket_id": "7", "current_user_id": customer}));
+
+    let (status, answer) = deliver(&app, &secret, &token, &body, Some("8350205582")).await;
+    assert_eq!(status, 202, "{answer}");
+    let (status, answer) = deliver(&app, &secret, &token, &body, Some("8350205583")).await;
+    assert_eq!(
+        status, 202,
+        "another invocation is another comment: {answer}"
+    );
+    let (status, answer) = deliver(&app, &secret, &token, &body, Some("8350205582")).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["reason"], "duplicate delivery",
+        "Zendesk's retry of an invocation"
+    );
+    assert_eq!(app.aws.queue_depth().await, 2);
+
+    // Without the header, the body is all there is to go by.
+    let other = payload(json!({"event": "comment_added", "ticket_id": "8"}));
+    let (status, _) = deliver(&app, &secret, &token, &other, None).await;
+    assert_eq!(status, 202);
+    let (status, answer) = deliver(&app, &secret, &token, &other, None).await;
+    assert_eq!(
+        (status, &answer["reason"]),
+        (200, &json!("duplicate delivery"))
+    );
+    assert_eq!(app.aws.queue_depth().await, 3);
+}

@@ -2,4 +2,6 @@
 //! travel through SQS (moto), the reply worker answers through the sandbox's Support API.
 
 mod bad_requests;
+mod human_takeover;
+mod llm_servers;
 mod replies;

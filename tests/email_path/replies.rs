@@ -3,7 +3,7 @@ use deskmate_shared::domain::AgentSettings;
 use deskmate_shared::secrets::SecretVault;
 use deskmate_shared::ticket_thread::{ESCALATED_TAG, HANDED_BACK_TAG};
 use secrecy::SecretString;
-use zendesk_sandbox::Fault;
+use zendesk_sandbox::{Fault, Role};
 
 #[tokio::test]
 async fn a_new_ticket_gets_exactly_one_reply_authored_by_the_bot() {
@@ -491,4 +491,51 @@ async fn the_openai_backend_answers_and_escalates_through_its_tool() {
         notes[0].body
     );
     assert_eq!(app.sandbox.ticket(ticket).unwrap().assignee_id, None);
+}
+
+#[tokio::test]
+async fn a_requester_whose_name_has_quotes_is_answered() {
+    let app = TestApp::spawn().await;
+    // Zendesk pastes placeholders into the webhook body unescaped; Deskmate's body holds none
+    // that could carry this name.
+    let ana = app
+        .sandbox
+        .add_user("Ana \"the best\" O'Neil", "ana@example.test", Role::EndUser);
+    let ticket =
+        app.sandbox
+            .customer_emails(ana, Some(app.brand), "Refunds", "How long do refunds take?");
+    app.run_worker().await;
+
+    let deliveries = app.sandbox.deliveries();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].status, Some(202), "{}", deliveries[0].body);
+    let replies = app.public_replies_by_bot(ticket);
+    assert_eq!(replies.len(), 1);
+    assert!(
+        replies[0]
+            .body
+            .contains("Refunds reach your card in 5 days"),
+        "{}",
+        replies[0].body
+    );
+}
+
+#[tokio::test]
+async fn the_same_words_written_twice_get_two_replies() {
+    let app = TestApp::spawn().await;
+    let ticket = app.customer_emails("How long do refunds take?");
+    app.run_worker().await;
+    for _ in 0..2 {
+        app.sandbox
+            .comment(app.customer, ticket, "Do you ship worldwide?", true);
+        app.run_worker().await;
+    }
+    let deliveries = app.sandbox.deliveries();
+    assert_eq!(deliveries.len(), 3);
+    assert!(
+        deliveries.iter().all(|d| d.status == Some(202)),
+        "every invocation is queued: {:?}",
+        deliveries.iter().map(|d| d.status).collect::<Vec<_>>()
+    );
+    assert_eq!(app.public_replies_by_bot(ticket).len(), 3);
 }

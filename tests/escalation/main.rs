@@ -4,5 +4,6 @@
 mod bad_requests;
 mod dead_letters;
 mod descriptions;
+mod security;
 mod tool;
 mod webhook_agent;

@@ -2,5 +2,8 @@
 //! webhook, jobs travel through SQS (moto), the worker answers through the Conversations API.
 
 mod bad_requests;
+mod big_payloads;
 mod conformance;
+mod other_channels;
 mod replies;
+mod security;

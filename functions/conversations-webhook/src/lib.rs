@@ -5,12 +5,19 @@
 //! every event of the payload on its own: de-duplicated by event id, routed to a store by the
 //! brand widget it came from, queued. It reads the table and writes to the queue, nothing else.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
+
 use deskmate_shared::config::IngressConfig;
-use deskmate_shared::domain::{ConversationEvent, ConversationsAccount, Job};
-use deskmate_shared::ingress::{Rejection, header_text, json_response, unavailable};
+use deskmate_shared::domain::{
+    ConversationEvent, ConversationsAccount, ConversationsId, Job, StoreId,
+};
+use deskmate_shared::ingress::{
+    MAX_ERROR_CHARS, Rejection, bounded, echo, header_text, json_response, unavailable, untrusted,
+};
 use deskmate_shared::queue::JobQueue;
 use deskmate_shared::state::{ConversationsAccounts, DeliveryLog, WidgetRoutes};
 use http::{HeaderMap, Response, StatusCode};
@@ -34,13 +41,27 @@ enum Event {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ConversationRef {
+    #[serde(deserialize_with = "conversations_id")]
     id: String,
+    /// Who holds the conversation as the event was sent (omitted when nobody does).
+    #[serde(default)]
+    active_switchboard_integration: Option<SwitchboardRef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SwitchboardRef {
+    #[serde(default)]
+    integration_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Source {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
     #[serde(default)]
     integration_id: Option<String>,
 }
@@ -59,10 +80,13 @@ struct MessagePayload {
 
 #[derive(Debug, Deserialize)]
 struct MessageRef {
+    #[serde(deserialize_with = "conversations_id")]
     id: String,
     author: Author,
     #[serde(default)]
     source: Option<Source>,
+    #[serde(default)]
+    metadata: Option<serde_json::Map<String, Value>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,6 +94,15 @@ struct CreatePayload {
     conversation: ConversationRef,
     #[serde(default)]
     source: Option<Source>,
+}
+
+/// A conversation's or message's id: it goes into Conversations API paths and state keys, so
+/// an event whose ids are not Conversations ids is malformed.
+fn conversations_id<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let raw = String::deserialize(deserializer)?;
+    ConversationsId::parse(&raw)
+        .map(ConversationsId::into_string)
+        .map_err(serde::de::Error::custom)
 }
 
 /// What became of one event.
@@ -88,6 +121,9 @@ pub struct ConversationsWebhook {
     pub burst_window: Duration,
     pub dedup_ttl: Duration,
 }
+
+/// Widget routes looked up at once for one payload.
+const ROUTE_LOOKUPS_AT_ONCE: usize = 16;
 
 /// The envelope's events, each with its id and type, or why the body is not an envelope.
 fn parse_envelope(body: &[u8]) -> Result<Vec<(String, String, Value)>, Rejection> {
@@ -157,18 +193,23 @@ impl ConversationsWebhook {
             Ok(outcomes) => {
                 let events: Vec<Value> = outcomes
                     .iter()
-                    .map(|(id, outcome)| match outcome {
-                        EventOutcome::Queued => json!({"id": id, "status": "queued"}),
-                        EventOutcome::Duplicate => json!({"id": id, "status": "duplicate"}),
-                        EventOutcome::Ignored(reason) => {
-                            json!({"id": id, "status": "ignored", "reason": reason})
+                    .map(|(id, outcome)| {
+                        // The event's own id, echoed bounded (a payload is up to 256 KiB).
+                        let id = echo(id);
+                        match outcome {
+                            EventOutcome::Queued => json!({"id": id, "status": "queued"}),
+                            EventOutcome::Duplicate => json!({"id": id, "status": "duplicate"}),
+                            EventOutcome::Ignored(reason) => {
+                                let reason = bounded(reason, MAX_ERROR_CHARS);
+                                json!({"id": id, "status": "ignored", "reason": reason})
+                            }
                         }
                     })
                     .collect();
                 json_response(StatusCode::OK, &json!({"status": "ok", "events": events}))
             }
             Err(rejection) => {
-                tracing::info!(account, status = rejection.status().as_u16(), %rejection, "webhook rejected");
+                tracing::info!(account = ?untrusted(account), status = rejection.status().as_u16(), %rejection, "webhook rejected");
                 rejection.into_response()
             }
         }
@@ -187,13 +228,99 @@ impl ConversationsWebhook {
         }
         let settings = self.authenticate(account, headers).await?;
         let events = parse_envelope(body)?;
-        let mut outcomes = Vec::with_capacity(events.len());
-        for (id, kind, event) in events {
-            let outcome = self.handle_event(&settings, &id, &kind, event).await?;
-            tracing::info!(account, event_id = %id, event_type = %kind, ?outcome, "event handled");
-            outcomes.push((id, outcome));
+        let plans: Vec<(String, String, Plan)> = events
+            .into_iter()
+            .map(|(id, kind, event)| {
+                let plan = plan(&settings, &kind, event);
+                (id, kind, plan)
+            })
+            .collect();
+        let routes = self.route_widgets(&settings, &plans).await?;
+        // One pass decides every event; then the payload's delivery records and jobs are
+        // written in batches (a payload may carry a thousand events).
+        let mut outcomes = Vec::with_capacity(plans.len());
+        let mut queued = Vec::new();
+        for (id, kind, plan) in plans {
+            match self.job_for(&settings, plan, &routes) {
+                Ok((job, delay)) => {
+                    let key = format!("conversations:{}:{id}", settings.subdomain);
+                    queued.push((outcomes.len(), key, job, delay));
+                    outcomes.push((id, kind, EventOutcome::Queued));
+                }
+                Err(reason) => outcomes.push((id, kind, EventOutcome::Ignored(reason))),
+            }
         }
-        Ok(outcomes)
+        let keys: Vec<String> = queued.iter().map(|(_, key, _, _)| key.clone()).collect();
+        let firsts = self
+            .deliveries
+            .record_first_many(&keys, self.dedup_ttl)
+            .await
+            .map_err(|err| unavailable("could not record deliveries", &err))?;
+        let mut new = Vec::with_capacity(queued.len());
+        for (entry, first) in queued.into_iter().zip(firsts) {
+            if first {
+                new.push(entry);
+            } else {
+                outcomes[entry.0].2 = EventOutcome::Duplicate;
+            }
+        }
+        let messages = pack(&new);
+        let bodies: Vec<(Job, Duration)> = messages
+            .iter()
+            .map(|(_, job, delay)| (job.clone(), *delay))
+            .collect();
+        let sent = self.queue.enqueue_many(&bodies).await;
+        let mut failure = None;
+        for ((members, _, _), result) in messages.iter().zip(sent) {
+            if let Err(err) = result {
+                // Not accepted: Zendesk's retry must find these events new.
+                for &member in members {
+                    if let Err(forget) = self.deliveries.forget(&new[member].1).await {
+                        tracing::error!(error = %forget, "could not forget delivery");
+                    }
+                }
+                failure.get_or_insert(err);
+            }
+        }
+        if let Some(err) = failure {
+            return Err(unavailable("could not enqueue job", &err));
+        }
+        for (id, kind, outcome) in &outcomes {
+            tracing::info!(account, event_id = ?untrusted(id), event_type = ?untrusted(kind), ?outcome, "event handled");
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|(id, _, outcome)| (id, outcome))
+            .collect())
+    }
+
+    /// The store each widget named in the payload routes to, looked up once per widget.
+    async fn route_widgets(
+        &self,
+        settings: &ConversationsAccount,
+        plans: &[(String, String, Plan)],
+    ) -> Result<HashMap<String, Option<StoreId>>, Rejection> {
+        let widgets: HashSet<String> = plans
+            .iter()
+            .filter_map(|(_, _, plan)| match plan {
+                Plan::Answer { widget, .. } => Some(widget.clone()),
+                _ => None,
+            })
+            .collect();
+        let account = settings.subdomain.as_str();
+        futures::stream::iter(widgets.into_iter().map(|widget: String| async move {
+            let store = self
+                .routes
+                .route_widget(account, &widget)
+                .await
+                .map_err(|err| unavailable("could not route widget", &err))?;
+            Ok((widget, store))
+        }))
+        .buffer_unordered(ROUTE_LOOKUPS_AT_ONCE)
+        .collect::<Vec<Result<_, Rejection>>>()
+        .await
+        .into_iter()
+        .collect()
     }
 
     async fn authenticate(
@@ -217,88 +344,184 @@ impl ConversationsWebhook {
         Ok(settings)
     }
 
-    async fn handle_event(
+    /// The job an event calls for, or why it calls for none.
+    fn job_for(
         &self,
         settings: &ConversationsAccount,
-        id: &str,
-        kind: &str,
-        event: Value,
-    ) -> Result<EventOutcome, Rejection> {
-        let event = match serde_json::from_value::<Event>(event) {
-            Ok(event) => event,
-            Err(err) => {
-                return Ok(EventOutcome::Ignored(format!(
-                    "malformed {kind} event: {err}"
-                )));
-            }
-        };
-        let (conversation_id, widget, job_event) = match event {
-            Event::Message { payload } => {
-                if payload.message.author.kind != "user" {
-                    return Ok(EventOutcome::Ignored(
-                        "messages from the business are never answered".into(),
-                    ));
+        plan: Plan,
+        routes: &HashMap<String, Option<StoreId>>,
+    ) -> Result<(Job, Duration), String> {
+        match plan {
+            Plan::Ignore(reason) => Err(reason),
+            Plan::Answer {
+                widget,
+                conversation_id,
+                event,
+                held,
+            } => match routes.get(&widget).cloned().flatten() {
+                Some(store_id) => {
+                    let delay = match event {
+                        ConversationEvent::UserMessage { .. } => self.burst_window,
+                        ConversationEvent::Created => Duration::ZERO,
+                    };
+                    let job = Job::Conversation {
+                        store_id,
+                        account: settings.subdomain.clone(),
+                        conversation_id,
+                        event,
+                    };
+                    Ok((job, delay))
                 }
-                (
-                    payload.conversation.id,
-                    payload.message.source.and_then(|s| s.integration_id),
-                    ConversationEvent::UserMessage {
-                        message_id: payload.message.id,
-                    },
-                )
-            }
-            Event::Create { payload } => (
-                payload.conversation.id,
-                payload.source.and_then(|s| s.integration_id),
-                ConversationEvent::Created,
-            ),
-            Event::Other => {
-                return Ok(EventOutcome::Ignored(format!(
-                    "event type {kind} needs no action"
-                )));
-            }
-        };
-        let Some(widget) = widget else {
-            return Ok(EventOutcome::Ignored(
-                "the event names no widget integration".into(),
+                None if held => {
+                    let reason = format!("no store answers widget {}", echo(&widget));
+                    Ok((pass_on(settings, conversation_id, reason), Duration::ZERO))
+                }
+                None => {
+                    tracing::warn!(account = %settings.subdomain, widget = ?untrusted(&widget), "no store answers this widget; staying silent");
+                    Err(format!("no store answers widget {}", echo(&widget)))
+                }
+            },
+            Plan::PassOn {
+                conversation_id,
+                reason,
+            } => Ok((pass_on(settings, conversation_id, reason), Duration::ZERO)),
+        }
+    }
+}
+
+/// A payload with more jobs than this packs them into batch messages.
+const PACK_ABOVE: usize = 10;
+/// Jobs in one batch message (a few kilobytes, far under SQS's 256 KiB).
+const BATCH_JOBS: usize = 50;
+
+/// The messages to send for a payload's new jobs `(outcome index, key, job, delay)`: one a job
+/// for a few; for many, batches of jobs that share a delay. Each message lists the jobs
+/// (indexes into `new`) it carries.
+fn pack(new: &[(usize, String, Job, Duration)]) -> Vec<(Vec<usize>, Job, Duration)> {
+    if new.len() <= PACK_ABOVE {
+        return new
+            .iter()
+            .enumerate()
+            .map(|(i, (_, _, job, delay))| (vec![i], job.clone(), *delay))
+            .collect();
+    }
+    let mut delays: Vec<Duration> = new.iter().map(|(_, _, _, delay)| *delay).collect();
+    delays.sort();
+    delays.dedup();
+    let mut messages = Vec::new();
+    for delay in delays {
+        let members: Vec<usize> = (0..new.len()).filter(|&i| new[i].3 == delay).collect();
+        for chunk in members.chunks(BATCH_JOBS) {
+            let jobs = chunk.iter().map(|&i| new[i].2.clone()).collect();
+            messages.push((chunk.to_vec(), Job::Batch { jobs }, delay));
+        }
+    }
+    messages
+}
+
+fn pass_on(settings: &ConversationsAccount, conversation_id: String, reason: String) -> Job {
+    Job::PassOn {
+        account: settings.subdomain.clone(),
+        conversation_id,
+        reason,
+    }
+}
+
+/// What one event asks of Deskmate, read from the event alone.
+#[derive(Debug)]
+enum Plan {
+    /// Answer it, if a store answers `widget`; `held` says Deskmate holds the conversation
+    /// (it must pass it on if no store does).
+    Answer {
+        widget: String,
+        conversation_id: String,
+        event: ConversationEvent,
+        held: bool,
+    },
+    /// Deskmate holds a conversation it will not answer: pass it on, silently.
+    PassOn {
+        conversation_id: String,
+        reason: String,
+    },
+    Ignore(String),
+}
+
+/// The metadata key on every message Deskmate posts.
+const DESKMATE_MARK: &str = "deskmate_reply_to";
+
+fn plan(settings: &ConversationsAccount, kind: &str, event: Value) -> Plan {
+    let event = match serde_json::from_value::<Event>(event) {
+        Ok(event) => event,
+        Err(err) => {
+            return Plan::Ignore(format!(
+                "malformed {} event: {}",
+                echo(kind),
+                echo(&err.to_string())
             ));
-        };
-        let Some(store_id) = self
-            .routes
-            .route_widget(&settings.subdomain, &widget)
-            .await
-            .map_err(|err| unavailable("could not route widget", &err))?
-        else {
-            tracing::warn!(account = %settings.subdomain, widget, "no store answers this widget; staying silent");
-            return Ok(EventOutcome::Ignored(format!(
-                "no store answers widget {widget}"
-            )));
-        };
-        let delivery_key = format!("conversations:{}:{id}", settings.subdomain);
-        let first = self
-            .deliveries
-            .record_first(&delivery_key, self.dedup_ttl)
-            .await
-            .map_err(|err| unavailable("could not record delivery", &err))?;
-        if !first {
-            return Ok(EventOutcome::Duplicate);
         }
-        let delay = match job_event {
-            ConversationEvent::UserMessage { .. } => self.burst_window,
-            ConversationEvent::Created => Duration::ZERO,
-        };
-        let job = Job::Conversation {
-            store_id,
-            account: settings.subdomain.clone(),
-            conversation_id,
+    };
+    let ours = |active: &Option<SwitchboardRef>| {
+        active
+            .as_ref()
+            .and_then(|a| a.integration_id.as_deref())
+            .is_some_and(|id| id == settings.integration_id)
+    };
+    let (conversation, source, job_event) = match event {
+        Event::Message { payload } if payload.message.author.kind != "user" => {
+            let by_deskmate = payload
+                .message
+                .metadata
+                .as_ref()
+                .is_some_and(|m| m.contains_key(DESKMATE_MARK));
+            return if by_deskmate || !ours(&payload.conversation.active_switchboard_integration) {
+                Plan::Ignore("messages from the business are never answered".into())
+            } else {
+                Plan::PassOn {
+                    conversation_id: payload.conversation.id,
+                    reason: "a person wrote in the conversation; Deskmate steps back".into(),
+                }
+            };
+        }
+        Event::Message { payload } => (
+            payload.conversation,
+            payload.message.source,
+            ConversationEvent::UserMessage {
+                message_id: payload.message.id,
+            },
+        ),
+        Event::Create { payload } => (
+            payload.conversation,
+            payload.source,
+            ConversationEvent::Created,
+        ),
+        Event::Other => {
+            return Plan::Ignore(format!("event type {} needs no action", echo(kind)));
+        }
+    };
+    // Deskmate receives a conversation's events while it holds the conversation; when the
+    // event does not say who holds it, assume Deskmate (the worker checks before acting).
+    let held = conversation.active_switchboard_integration.is_none()
+        || ours(&conversation.active_switchboard_integration);
+    let channel = source.as_ref().and_then(|s| s.kind.clone());
+    let widget = match (channel.as_deref(), source.and_then(|s| s.integration_id)) {
+        (Some(channel), _) if channel != "web" => Err(format!(
+            "a {} conversation: Deskmate answers Web Widgets only",
+            echo(channel)
+        )),
+        (_, None) => Err("the event names no widget integration".to_owned()),
+        (_, Some(widget)) => Ok(widget),
+    };
+    match widget {
+        Ok(widget) => Plan::Answer {
+            widget,
+            conversation_id: conversation.id,
             event: job_event,
-        };
-        if let Err(err) = self.queue.enqueue(&job, delay).await {
-            if let Err(forget) = self.deliveries.forget(&delivery_key).await {
-                tracing::error!(error = %forget, "could not forget delivery");
-            }
-            return Err(unavailable("could not enqueue job", &err));
-        }
-        Ok(EventOutcome::Queued)
+            held,
+        },
+        Err(reason) if held => Plan::PassOn {
+            conversation_id: conversation.id,
+            reason,
+        },
+        Err(reason) => Plan::Ignore(reason),
     }
 }

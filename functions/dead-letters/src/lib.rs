@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use deskmate_shared::domain::Job;
+use deskmate_shared::domain::{Job, Thread};
 use deskmate_shared::failure::{JobError, Outcome, RetrySchedule};
 use deskmate_shared::handoff::{
     Escalations, HandoffError, HandoffOutcome, HandoffRequest, MAX_NOTE_ATTEMPTS,
@@ -55,25 +55,59 @@ impl DeadLetters {
 
     pub async fn process_message(&self, message: SqsMessage) -> Result<Outcome, JobError> {
         let job = decode_job(&message)?;
-        let (store_id, thread) = (job.store_id(), job.thread());
-        if let Job::Handoff { .. } = job {
-            // The last look: finish the hand-off and add its note, or raise the alert.
-            return self
-                .escalations
-                .follow_up(store_id, &thread, MAX_NOTE_ATTEMPTS)
-                .await;
-        }
+        self.process_job(&job, &message).await
+    }
+
+    async fn process_job(&self, job: &Job, message: &SqsMessage) -> Result<Outcome, JobError> {
+        let thread = match job {
+            Job::Batch { jobs } => {
+                // Each job on its own; the batch comes back if any could not be handled.
+                let mut handled = 0;
+                for job in jobs {
+                    Box::pin(self.process_job(job, message)).await?;
+                    handled += 1;
+                }
+                return Ok(Outcome::Skipped(format!("{handled} batched jobs handled")));
+            }
+            Job::PassOn {
+                account,
+                conversation_id,
+                reason,
+            } => {
+                // The last try; if it fails for good, the alert names the conversation.
+                return self
+                    .escalations
+                    .pass_on(account, conversation_id, reason)
+                    .await;
+            }
+            Job::Handoff {
+                store_id, thread, ..
+            } => {
+                // The last look: finish the hand-off and add its note, or raise the alert.
+                return self
+                    .escalations
+                    .follow_up(store_id, thread, MAX_NOTE_ATTEMPTS)
+                    .await;
+            }
+            Job::Ticket { ticket_id, .. } => Thread::Ticket(*ticket_id),
+            Job::Conversation {
+                conversation_id, ..
+            } => Thread::Conversation(conversation_id.clone()),
+        };
+        let Some(store_id) = job.store_id() else {
+            return Err(JobError::NotActionable(format!("{thread} names no store")));
+        };
         let Some(store) = self.escalations.stores.store(store_id).await? else {
             return Err(JobError::NotActionable(format!(
                 "store {store_id} is not connected"
             )));
         };
         let what = match thread {
-            deskmate_shared::domain::Thread::Ticket(_) => "ticket",
-            deskmate_shared::domain::Thread::Conversation(_) => "conversation",
+            Thread::Ticket(_) => "ticket",
+            Thread::Conversation(_) => "conversation",
         };
         let request = HandoffRequest {
-            reason: format!("{} Please answer the customer.", why(&message, what)),
+            reason: format!("{} Please answer the customer.", why(message, what)),
             summary: "The customer's latest message has no answer yet.".into(),
             customer_message: None,
         };

@@ -3,7 +3,8 @@
 //! - `POST /tools/escalate`: hand a ticket or a widget conversation of the caller's store to a
 //!   human (the same hand-off the worker performs). Auth: the store's tool token as a bearer
 //!   token, stored as a hash; the agent never holds Zendesk credentials.
-//! - `GET /tools/openapi.json`: the endpoint's OpenAPI 3 description.
+//! - `GET /tools/openapi.json`: the endpoint's OpenAPI 3.0 description (its server is `/`, the
+//!   host that served it: nothing in it comes from the request).
 //! - `GET /tools/escalate/schema`: the same tool as an LLM function-calling schema.
 //!
 //! Both descriptions are generated from [`EscalateRequest`] and [`EscalateResponse`], the types
@@ -12,9 +13,11 @@
 use std::sync::Arc;
 
 use deskmate_shared::auth::{TokenHash, bearer_token};
-use deskmate_shared::domain::{StoreConfig, Thread};
+use deskmate_shared::domain::{ConversationsId, StoreConfig, Thread};
 use deskmate_shared::handoff::{Escalations, HandoffError, HandoffOutcome, HandoffRequest};
-use deskmate_shared::ingress::{header_text, json_response};
+use deskmate_shared::ingress::{
+    MAX_ERROR_CHARS, bounded, echo, header_text, json_response, untrusted,
+};
 use deskmate_shared::state::StoreDirectory;
 use deskmate_shared::zendesk::ZendeskError;
 use http::{HeaderMap, Method, Response, StatusCode, header};
@@ -31,18 +34,32 @@ const TOOL_DESCRIPTION: &str = "Hand the customer to a human support agent in Ze
 Use it when the customer asks for a person, is upset, or you cannot help. Give exactly one of ticket_id \
 (email tickets) or conversation_id (Web Widget conversations).";
 
+/// What a Conversations id looks like (see [`ConversationsId`]).
+const CONVERSATION_ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
+/// Text with something in it besides white space.
+const NOT_BLANK_PATTERN: &str = "\\S";
+
 /// Hand one ticket or widget conversation to a human.
+// The targets are optional but never `null` in the published schemas (the handler reads a
+// `null` as absent): a schema that allowed `null` would accept `{"conversation_id": null}`,
+// which names no target.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct EscalateRequest {
     /// The Zendesk ticket to hand over (email path). Give this or `conversation_id`, not both.
-    #[schemars(range(min = 1))]
+    #[serde(default)]
+    #[schemars(with = "u64", range(min = 1))]
     pub ticket_id: Option<u64>,
     /// The Web Widget conversation to hand over (its Conversations API id). Give this or
     /// `ticket_id`, not both.
-    #[schemars(length(min = 1, max = 64))]
+    #[serde(default)]
+    #[schemars(
+        with = "String",
+        length(min = 1, max = 64),
+        pattern(CONVERSATION_ID_PATTERN)
+    )]
     pub conversation_id: Option<String>,
     /// What the human needs to know: who the customer is, what they want, what was tried.
-    #[schemars(length(min = 1, max = 4000))]
+    #[schemars(length(min = 1, max = 4000), pattern(NOT_BLANK_PATTERN))]
     pub summary: String,
     /// Why a human is needed.
     #[schemars(length(max = 500))]
@@ -149,20 +166,14 @@ fn validate(request: EscalateRequest) -> Result<(Thread, HandoffRequest), ToolEr
         (None, None) => return bad("give exactly one of `ticket_id` or `conversation_id`".into()),
         (Some(0), None) => return bad("field `ticket_id` must be a positive integer".into()),
         (Some(id), None) => Thread::Ticket(id),
-        (None, Some(id)) => {
-            let id = id.trim().to_owned();
-            if id.is_empty()
-                || id.len() > 64
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
+        (None, Some(id)) => match ConversationsId::parse(&id) {
+            Ok(id) => Thread::Conversation(id.into_string()),
+            Err(_) => {
                 return bad(
                     "field `conversation_id` must be 1-64 letters, digits, '-' or '_'".into(),
                 );
             }
-            Thread::Conversation(id)
-        }
+        },
     };
     let summary = request.summary.trim();
     if summary.is_empty() {
@@ -200,13 +211,14 @@ fn parse(body: &[u8]) -> Result<EscalateRequest, ToolError> {
     if !value.is_object() {
         return Err(ToolError::BadRequest("body must be a JSON object".into()));
     }
+    // The parser's complaint may quote the body (`invalid type: string "…"`): echo it bounded.
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner();
+        let inner = echo(&err.into_inner().to_string());
         if path == "." {
             ToolError::BadRequest(format!("body: {inner}"))
         } else {
-            ToolError::BadRequest(format!("field `{path}`: {inner}"))
+            ToolError::BadRequest(format!("field `{}`: {inner}", echo(&path)))
         }
     })
 }
@@ -234,17 +246,16 @@ impl EscalateTool {
                     )
                 })
             }
-            (&Method::GET, "/tools/openapi.json") => {
-                Ok((StatusCode::OK, openapi_document(&server_url(headers))))
-            }
+            (&Method::GET, "/tools/openapi.json") => Ok((StatusCode::OK, openapi_document())),
             (&Method::GET, "/tools/escalate/schema") => Ok((StatusCode::OK, tool_schema())),
             _ => Err(ToolError::NoRoute),
         };
         match result {
             Ok((status, body)) => json_response(status, &body),
             Err(err) => {
-                tracing::info!(status = err.status().as_u16(), error = %err, "tool call refused");
-                json_response(err.status(), &json!({"error": err.to_string()}))
+                let message = bounded(&err.to_string(), MAX_ERROR_CHARS);
+                tracing::info!(status = err.status().as_u16(), error = ?untrusted(&message), "tool call refused");
+                json_response(err.status(), &json!({"error": message}))
             }
         }
     }
@@ -259,6 +270,9 @@ impl EscalateTool {
         }
         let store = self.authenticate(headers).await?;
         let (thread, request) = validate(parse(body)?)?;
+        if let Thread::Ticket(ticket_id) = thread {
+            self.check_brand(&store, ticket_id).await?;
+        }
         let outcome = self.escalations.escalate(&store, &thread, &request).await?;
         tracing::info!(store_id = %store.id, %thread, ?outcome, "escalated by tool call");
         let status = match outcome {
@@ -308,28 +322,76 @@ impl EscalateTool {
     }
 }
 
-fn server_url(headers: &HeaderMap) -> String {
-    match header_text(headers, header::HOST.as_str()) {
-        Some(host) => {
-            let scheme = header_text(headers, "x-forwarded-proto").unwrap_or(
-                if host.starts_with("127.") || host.starts_with("localhost") {
-                    "http"
-                } else {
-                    "https"
-                },
-            );
-            format!("{scheme}://{host}")
+impl EscalateTool {
+    /// A store without a brand answers the tickets of every brand no other store of its
+    /// account claims (as it answers the widgets no store claims); it may not escalate a
+    /// ticket of a brand another store answers. A store with a brand is held to its brand by
+    /// the hand-off itself.
+    async fn check_brand(&self, store: &StoreConfig, ticket_id: u64) -> Result<(), ToolError> {
+        if store.brand_id.is_some() {
+            return Ok(());
         }
-        None => "/".into(),
+        let claimed: Vec<u64> = self
+            .stores
+            .list_stores()
+            .await
+            .map_err(|err| {
+                tracing::error!(error = %err, "could not read stores");
+                ToolError::Unavailable
+            })?
+            .into_iter()
+            .filter(|other| other.subdomain == store.subdomain && other.id != store.id)
+            .filter_map(|other| other.brand_id)
+            .collect();
+        if claimed.is_empty() {
+            return Ok(());
+        }
+        let desk = self
+            .escalations
+            .tickets
+            .desk_for(store)
+            .await
+            .map_err(HandoffError::from)?;
+        let ticket = match desk.ticket(ticket_id).await {
+            Err(ZendeskError::NotFound) => return Err(HandoffError::NotFound("ticket").into()),
+            other => other.map_err(HandoffError::from)?,
+        };
+        match ticket.brand_id {
+            Some(brand) if claimed.contains(&brand) => Err(ToolError::Forbidden(format!(
+                "ticket {ticket_id} is of brand {brand}, which another store answers; store {} answers only brands no other store claims",
+                store.id
+            ))),
+            _ => Ok(()),
+        }
     }
+}
+
+/// A schema as the description embeds it: without `$schema`, and without the definitions
+/// schemars puts beside a root schema (they are gathered in `components/schemas` once).
+fn embedded(schema: schemars::Schema) -> Value {
+    let mut value = serde_json::to_value(schema).expect("schemas serialise");
+    if let Some(object) = value.as_object_mut() {
+        for key in ["$schema", "components", "definitions", "$defs"] {
+            object.remove(key);
+        }
+    }
+    value
 }
 
 /// The request type's JSON Schema, with the rule serde cannot say: exactly one target.
 fn request_schema(generator: &mut schemars::SchemaGenerator) -> Value {
-    let mut schema = serde_json::to_value(generator.root_schema_for::<EscalateRequest>())
-        .expect("schemas serialise");
+    let mut schema = embedded(generator.root_schema_for::<EscalateRequest>());
     let object = schema.as_object_mut().expect("an object schema");
-    object.remove("$schema");
+    // `#[serde(default)]` makes schemars say `"default": null`, which a target may not be.
+    for target in ["ticket_id", "conversation_id"] {
+        if let Some(property) = object
+            .get_mut("properties")
+            .and_then(|properties| properties.get_mut(target))
+            .and_then(Value::as_object_mut)
+        {
+            property.remove("default");
+        }
+    }
     object.insert(
         "oneOf".into(),
         json!([{"required": ["ticket_id"]}, {"required": ["conversation_id"]}]),
@@ -350,19 +412,13 @@ pub fn tool_schema() -> Value {
     })
 }
 
-/// OpenAPI 3.0 description of the tool endpoint.
-pub fn openapi_document(server: &str) -> Value {
+/// OpenAPI 3.0 description of the tool endpoint. Its server is `/`: the tool lives on the
+/// host that served the description, whatever a request's `Host` header claims.
+pub fn openapi_document() -> Value {
     let mut generator = schemars::generate::SchemaSettings::openapi3().into_generator();
     let request = request_schema(&mut generator);
-    let schema_of = |schema: schemars::Schema| {
-        let mut value = serde_json::to_value(schema).expect("schemas serialise");
-        if let Some(object) = value.as_object_mut() {
-            object.remove("$schema");
-        }
-        value
-    };
-    let response = schema_of(generator.root_schema_for::<EscalateResponse>());
-    let error = schema_of(generator.root_schema_for::<ErrorResponse>());
+    let response = embedded(generator.root_schema_for::<EscalateResponse>());
+    let error = embedded(generator.root_schema_for::<ErrorResponse>());
     // Types the schemas refer to (e.g. EscalationStatus) live beside them.
     let mut schemas: serde_json::Map<String, Value> =
         generator.take_definitions(true).into_iter().collect();
@@ -377,7 +433,7 @@ pub fn openapi_document(server: &str) -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "description": "Tools that AI agents call to act in Zendesk through Deskmate.",
         },
-        "servers": [{"url": server}],
+        "servers": [{"url": "/"}],
         "paths": {
             "/tools/escalate": {
                 "post": {

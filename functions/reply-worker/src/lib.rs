@@ -108,7 +108,41 @@ impl ReplyWorker {
                 thread,
                 attempt,
             } => self.escalations.follow_up(store_id, thread, *attempt).await,
+            Job::PassOn {
+                account,
+                conversation_id,
+                reason,
+            } => {
+                self.escalations
+                    .pass_on(account, conversation_id, reason)
+                    .await
+            }
+            Job::Batch { jobs } => self.process_batched(jobs).await,
         }
+    }
+
+    /// Runs the jobs of a batch at once; one that fails goes on alone under the policy.
+    async fn process_batched(&self, jobs: &[Job]) -> Result<Outcome, JobError> {
+        let results = futures::future::join_all(jobs.iter().map(|job| async move {
+            let span = tracing::info_span!("job", kind = job.kind());
+            (job, Box::pin(self.process_job(job)).instrument(span).await)
+        }))
+        .await;
+        let mut done = 0;
+        for (job, result) in results {
+            match result {
+                Ok(_) => done += 1,
+                Err(error) => {
+                    self.failures
+                        .settle_unpacked(self.escalations.queue.as_ref(), job, error)
+                        .await?
+                }
+            }
+        }
+        Ok(Outcome::Skipped(format!(
+            "{done} of {} batched jobs done",
+            jobs.len()
+        )))
     }
 
     /// Processes one SQS message.

@@ -3,6 +3,11 @@
 //! Verifies the store's bearer token (and signature, when the store has a signing secret) over
 //! the raw body, validates the trigger payload, de-duplicates, enqueues one job and answers
 //! 202. It reads the table and writes to the queue; it never calls Zendesk or Secrets Manager.
+//!
+//! De-duplication is by Zendesk's invocation id: every webhook request carries
+//! `x-zendesk-webhook-invocation-id`, the same on Zendesk's retries of one invocation and a new
+//! one for each invocation, so two customer comments whose bodies render the same are two
+//! deliveries. A request without the header falls back to a hash of its body.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +27,19 @@ use time::OffsetDateTime;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const SIGNATURE_HEADER: &str = "x-zendesk-webhook-signature";
 pub const SIGNATURE_TIMESTAMP_HEADER: &str = "x-zendesk-webhook-signature-timestamp";
+pub const INVOCATION_ID_HEADER: &str = "x-zendesk-webhook-invocation-id";
+
+/// The key a delivery is remembered by: the store and Zendesk's invocation id, or the store
+/// and a hash of the body when the request has no invocation id.
+pub fn delivery_key(store: &StoreId, headers: &HeaderMap, body: &[u8]) -> String {
+    match header_text(headers, INVOCATION_ID_HEADER)
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+    {
+        Some(id) => format!("{store}:invocation:{:x}", Sha256::digest(id.as_bytes())),
+        None => format!("{store}:{:x}", Sha256::digest(body)),
+    }
+}
 
 /// What Deskmate did with a delivery it accepted.
 #[derive(Debug, PartialEq, Eq)]
@@ -190,7 +208,7 @@ impl TicketWebhook {
             ));
         }
 
-        let delivery_key = format!("{}:{:x}", store.id, Sha256::digest(body));
+        let delivery_key = delivery_key(&store.id, headers, body);
         let first = self
             .deliveries
             .record_first(&delivery_key, self.dedup_ttl)
@@ -269,7 +287,11 @@ mod tests {
             .to_string()
             .replace("{{ticket.id}}", "42")
             .replace("{{ticket.brand.id}}", "7")
-            .replace("{{current_user.id}}", "9");
+            .replace("{{current_user.id}}", "9")
+            .replace(
+                "{{ticket.updated_at_with_timestamp}}",
+                "2026-11-21T10:00:00Z",
+            );
         let Parsed::Payload(payload) = parse_payload(rendered.as_bytes()).unwrap() else {
             panic!("the template's event is supported");
         };
@@ -282,5 +304,111 @@ mod tests {
                 current_user_id: Some(9)
             }
         );
+    }
+
+    use deskmate_shared::auth::TokenHash;
+    use deskmate_shared::domain::AgentSettings;
+    use deskmate_shared::queue::MemoryQueue;
+    use deskmate_shared::state::MemoryState;
+
+    const TOKEN: &str = "dmw_test-token";
+
+    async fn webhook() -> (TicketWebhook, Arc<MemoryQueue>) {
+        let state = Arc::new(MemoryState::new());
+        state
+            .save_store(&StoreConfig {
+                id: StoreId::parse("acme").unwrap(),
+                name: "Acme".into(),
+                subdomain: "acme".into(),
+                bot_email: "bot@acme.test".into(),
+                bot_user_id: 1,
+                brand_id: None,
+                zendesk_token_secret: "deskmate/acme/zendesk-api-token".into(),
+                webhook_token_hash: TokenHash::of(TOKEN),
+                tool_token_hash: None,
+                webhook_signing_secret: None,
+                escalation_group_id: None,
+                instructions: String::new(),
+                handoff_message: String::new(),
+                agent: AgentSettings::Knowledge {
+                    knowledge_markdown: String::new(),
+                },
+                widget_integration_id: None,
+                display_name: "Acme".into(),
+                avatar_url: None,
+                welcome_message: String::new(),
+            })
+            .await
+            .unwrap();
+        let queue = Arc::new(MemoryQueue::new());
+        let webhook = TicketWebhook {
+            stores: state.clone(),
+            deliveries: state,
+            queue: queue.clone(),
+            burst_window: Duration::ZERO,
+            dedup_ttl: Duration::from_secs(3600),
+        };
+        (webhook, queue)
+    }
+
+    fn headers(invocation: Option<&str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {TOKEN}").parse().unwrap(),
+        );
+        if let Some(id) = invocation {
+            headers.insert(INVOCATION_ID_HEADER, id.parse().unwrap());
+        }
+        headers
+    }
+
+    const COMMENT: &[u8] = br#"{"event":"comment_added","ticket_id":"42","current_user_id":"7"}"#;
+
+    #[tokio::test]
+    async fn two_invocations_with_the_same_body_are_two_deliveries() {
+        let (webhook, queue) = webhook().await;
+        let now = OffsetDateTime::now_utc();
+        for invocation in ["8350205582", "8350205583"] {
+            let accepted = webhook
+                .accept("acme", &headers(Some(invocation)), COMMENT, now)
+                .await
+                .unwrap();
+            assert_eq!(accepted, Accepted::Queued { ticket_id: 42 }, "{invocation}");
+        }
+        assert_eq!(queue.len(), 2, "each customer comment is answered");
+    }
+
+    #[tokio::test]
+    async fn a_retried_invocation_is_a_duplicate() {
+        let (webhook, queue) = webhook().await;
+        let now = OffsetDateTime::now_utc();
+        let first = webhook
+            .accept("acme", &headers(Some("8350205582")), COMMENT, now)
+            .await
+            .unwrap();
+        assert_eq!(first, Accepted::Queued { ticket_id: 42 });
+        let retry = webhook
+            .accept("acme", &headers(Some("8350205582")), COMMENT, now)
+            .await
+            .unwrap();
+        assert_eq!(retry, Accepted::Ignored("duplicate delivery".into()));
+        assert_eq!(queue.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn without_an_invocation_id_the_body_tells_deliveries_apart() {
+        let (webhook, queue) = webhook().await;
+        let now = OffsetDateTime::now_utc();
+        let other = br#"{"event":"comment_added","ticket_id":"43","current_user_id":"7"}"#;
+        for (body, expected) in [
+            (COMMENT, Accepted::Queued { ticket_id: 42 }),
+            (COMMENT, Accepted::Ignored("duplicate delivery".into())),
+            (&other[..], Accepted::Queued { ticket_id: 43 }),
+        ] {
+            let accepted = webhook.accept("acme", &headers(None), body, now).await;
+            assert_eq!(accepted.unwrap(), expected);
+        }
+        assert_eq!(queue.len(), 2);
     }
 }

@@ -359,7 +359,7 @@ pub async fn conversations_connect(
         "app_id": saved.app_id,
         "integration_id": saved.integration_id,
         "webhook_url": format!("{}/webhooks/conversations/{account}", stack.api_url.trim_end_matches('/')),
-        "next": "register the switchboard, then map each brand's widget with `deskmate widgets map`",
+        "next": "map each brand's widget with `deskmate widgets map`, then run `deskmate switchboard register`",
     }))
 }
 
@@ -435,7 +435,12 @@ pub async fn widgets_map(stack: &Stack, store_id: &str, widget: &str) -> Result<
     let ports = stack.ports().await;
     let store = load_store(&ports, stack, store_id).await?;
     match ports.widgets.map_widget(&store, widget).await {
-        Ok(()) => Ok(json!({"store_id": store.id.as_str(), "widget": widget, "mapped": true})),
+        Ok(()) => Ok(json!({
+            "store_id": store.id.as_str(),
+            "widget": widget,
+            "mapped": true,
+            "next": format!("run `deskmate switchboard register --account {}` so the widget's new conversations come to Deskmate", store.subdomain),
+        })),
         Err(WidgetError::Taken { store: owner, .. }) => {
             let name = match StoreId::parse(&owner) {
                 Ok(id) => ports
@@ -469,12 +474,14 @@ pub async fn widgets_unmap(stack: &Stack, store_id: &str) -> Result<Value, Strin
     )
 }
 
-/// Who is default and who is next after whom, by name.
-fn switchboard_picture(switchboard: &Value, members: &[Value]) -> Value {
+/// Who is default (for the app and for each web widget) and who is next after whom, by name.
+fn switchboard_picture(switchboard: &Value, members: &[Value], widgets: &[Value]) -> Value {
     let name_of = |id: &Value| {
         members
             .iter()
-            .find(|m| &m["id"] == id)
+            .find(|m| {
+                &m["id"] == id || (id.is_object() && m["integrationId"] == id["integrationId"])
+            })
             .and_then(|m| m["name"].as_str())
             .map(str::to_owned)
     };
@@ -484,12 +491,21 @@ fn switchboard_picture(switchboard: &Value, members: &[Value]) -> Value {
             .iter()
             .map(|m| json!({"integration": m["name"], "next": name_of(&m["nextSwitchboardIntegrationId"])}))
             .collect::<Vec<_>>(),
+        "widgets": widgets
+            .iter()
+            .map(|w| json!({"widget": w["id"], "name": w["displayName"], "default_responder": name_of(&w["defaultResponder"])}))
+            .collect::<Vec<_>>(),
     })
 }
 
-/// `deskmate switchboard register`: Deskmate becomes the default responder for new widget
-/// conversations, the Agent Workspace is next after it, and Deskmate is next after the Agent
-/// Workspace (so the bot resumes when a human closes the ticket). Safe to run again.
+/// `deskmate switchboard register`: Deskmate takes exactly the conversations it answers.
+/// It becomes the default responder of each web widget a store of the account answers (a
+/// mapped widget, or any web widget when a store without a widget is the account's fallback);
+/// other channels (WhatsApp, Telegram, SDKs) and unanswered widgets keep the app's default
+/// responder. The Agent Workspace is next after Deskmate and Deskmate next after the Agent
+/// Workspace (so the bot resumes when a human closes the ticket). The app's default stays as
+/// it was, unless it is Deskmate (an older register made it so): then it goes back to the
+/// Agent Workspace. Safe to run again; run it after mapping widgets.
 pub async fn switchboard_register(stack: &Stack, account: &str) -> Result<Value, String> {
     let account = normalize_subdomain(account)?;
     let ports = stack.ports().await;
@@ -503,7 +519,8 @@ pub async fn switchboard_register(stack: &Stack, account: &str) -> Result<Value,
     let failed =
         |err: ZendeskError| format!("the Conversations API refused the switchboard change: {err}");
     let (switchboard, members) = client.switchboard().await.map_err(failed)?;
-    let before = switchboard_picture(&switchboard, &members);
+    let widgets = client.integrations("web").await.map_err(failed)?;
+    let before = switchboard_picture(&switchboard, &members, &widgets);
     let switchboard_id = switchboard["id"].as_str().unwrap_or_default().to_owned();
     let workspace = members
         .iter()
@@ -525,33 +542,65 @@ pub async fn switchboard_register(stack: &Stack, account: &str) -> Result<Value,
             created["id"].as_str().unwrap_or_default().to_owned()
         }
     };
-    client
-        .update_switchboard_integration(
-            &switchboard_id,
-            &deskmate,
-            &json!({"nextSwitchboardIntegrationId": workspace}),
-        )
+    for (member, next) in [(&deskmate, &workspace), (&workspace, &deskmate)] {
+        client
+            .update_switchboard_integration(
+                &switchboard_id,
+                member,
+                &json!({"nextSwitchboardIntegrationId": next}),
+            )
+            .await
+            .map_err(failed)?;
+    }
+    let default_is_deskmate = members.iter().any(|m| {
+        m["id"] == switchboard["defaultSwitchboardIntegrationId"]
+            && m["integrationId"] == settings.integration_id.as_str()
+    });
+    if default_is_deskmate {
+        client
+            .update_switchboard(
+                &switchboard_id,
+                &json!({"enabled": true, "defaultSwitchboardIntegrationId": workspace}),
+            )
+            .await
+            .map_err(failed)?;
+    }
+    let stores = ports
+        .stores
+        .list_stores()
         .await
-        .map_err(failed)?;
-    client
-        .update_switchboard_integration(
-            &switchboard_id,
-            &workspace,
-            &json!({"nextSwitchboardIntegrationId": deskmate}),
-        )
-        .await
-        .map_err(failed)?;
-    client
-        .update_switchboard(
-            &switchboard_id,
-            &json!({"enabled": true, "defaultSwitchboardIntegrationId": deskmate}),
-        )
-        .await
-        .map_err(failed)?;
+        .map_err(|err| err.to_string())?;
+    let fallback = stores
+        .iter()
+        .any(|s| s.subdomain == account && s.widget_integration_id.is_none());
+    for widget in &widgets {
+        let id = widget["id"].as_str().unwrap_or_default();
+        let mapped = ports
+            .widgets
+            .widget_owner(&account, id)
+            .await
+            .map_err(|err| err.to_string())?
+            .is_some();
+        let ours = widget["defaultResponder"]["integrationId"] == settings.integration_id.as_str();
+        let wanted = match (mapped || fallback, ours) {
+            (true, false) => Some(Some(deskmate.as_str())),
+            (false, true) => Some(None),
+            _ => None,
+        };
+        if let Some(responder) = wanted {
+            client
+                .set_default_responder(id, responder)
+                .await
+                .map_err(failed)?;
+        }
+    }
     let (switchboard, members) = client.switchboard().await.map_err(failed)?;
-    Ok(
-        json!({"account": account, "before": before, "after": switchboard_picture(&switchboard, &members)}),
-    )
+    let widgets = client.integrations("web").await.map_err(failed)?;
+    Ok(json!({
+        "account": account,
+        "before": before,
+        "after": switchboard_picture(&switchboard, &members, &widgets),
+    }))
 }
 
 /// The store's settings an operator may see (no secrets, no hashes).
@@ -606,8 +655,9 @@ pub async fn store_test(stack: &Stack, store_id: &str) -> Result<Value, String> 
         .map_err(|err| explain_connection_error(&store.subdomain, &SetupError::Zendesk(err)))?;
     if !bot.is_full_agent() {
         return Err(format!(
-            "the bot user {} is not a full Agent any more; give it the Agent role",
-            bot.name
+            "the bot user {} is a {} now, which cannot post public replies; give it the Agent role",
+            bot.name,
+            bot.role_name()
         ));
     }
     Ok(json!({"store_id": store.id.as_str(), "connected_as": bot.name, "role": bot.role}))

@@ -63,9 +63,11 @@ enum Command {
 
 #[derive(Subcommand)]
 enum SwitchboardCommand {
-    /// Make Deskmate the default responder for new widget conversations, with the Agent
-    /// Workspace next after it and Deskmate next after the Agent Workspace. Safe to run again;
-    /// prints the switchboard before and after.
+    /// Make Deskmate the default responder of exactly the web widgets its stores answer (the
+    /// mapped ones; every web widget when a store without a widget is the fallback), with the
+    /// Agent Workspace next after it and Deskmate next after the Agent Workspace. The app's
+    /// default responder, which takes every other channel, is left as it is. Run it after
+    /// mapping widgets; safe to run again; prints the switchboard before and after.
     ///
     /// Example: deskmate switchboard register --account acme --table deskmate-StateTable-XYZ
     Register {

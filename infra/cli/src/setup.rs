@@ -32,7 +32,9 @@ pub struct ConnectedStore {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error("the bot user {name} is a {role}; the bot user must be a full Agent")]
+    #[error(
+        "the bot user {name} is a {role}, which cannot post public replies; the bot user must be a full Agent (the Agent role, or a custom agent role) or an Admin"
+    )]
     BotNotFullAgent { name: String, role: String },
     #[error(transparent)]
     Zendesk(#[from] ZendeskError),
@@ -56,14 +58,9 @@ pub async fn connect_store(
 ) -> Result<ConnectedStore, SetupError> {
     let bot = client.me().await?;
     if !bot.is_full_agent() {
-        let role = if bot.role == "agent" {
-            "light agent".into()
-        } else {
-            bot.role.clone()
-        };
         return Err(SetupError::BotNotFullAgent {
+            role: bot.role_name(),
             name: bot.name,
-            role,
         });
     }
     let secret_name = zendesk_token_secret_name(&new.id);

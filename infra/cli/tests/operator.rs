@@ -509,7 +509,7 @@ async fn widgets_are_listed_mapped_once_and_unmapped() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn switchboard_register_twice_leaves_deskmate_default_with_next_pointers_both_ways() {
+async fn switchboard_register_takes_only_the_answered_widgets_and_leaves_the_app_default() {
     let f = fixture().await;
     let keys = f.sandbox.enable_messaging();
     let (integration, shared_secret) = f.sandbox.add_conversations_integration(
@@ -546,6 +546,24 @@ async fn switchboard_register_twice_leaves_deskmate_default_with_next_pointers_b
         &secrets,
     );
     assert!(connect.status.success(), "{}", stderr(&connect));
+    // One store, mapped to the Shoes widget; the Bags widget and WhatsApp are nobody's.
+    let store = f.connect(
+        &f.account,
+        "bot@acme.test",
+        &f.token,
+        f.sandbox.base_url(),
+        &[],
+    );
+    assert!(store.status.success(), "{}", stderr(&store));
+    let brand = f.sandbox.add_brand("Shoes");
+    let shoes = f.sandbox.add_web_widget(brand, "Shoes widget");
+    let bags = f.sandbox.add_web_widget(brand, "Bags widget");
+    let whatsapp = f.sandbox.add_channel("whatsapp", "WhatsApp");
+    let map = f.deskmate(
+        &["widgets", "map", "--store", &f.id, "--widget", &shoes],
+        &[],
+    );
+    assert!(map.status.success(), "{}", stderr(&map));
     assert_eq!(
         f.sandbox.switchboard().0.as_deref(),
         Some("zd-agentWorkspace"),
@@ -562,7 +580,21 @@ async fn switchboard_register_twice_leaves_deskmate_default_with_next_pointers_b
         outputs.push(serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap());
     }
     let (default, next) = f.sandbox.switchboard();
-    assert_eq!(default.as_deref(), Some("deskmate"));
+    assert_eq!(
+        default.as_deref(),
+        Some("zd-agentWorkspace"),
+        "the app's default responder (every other channel) is left as it was"
+    );
+    assert_eq!(
+        f.sandbox.default_responder_of(&shoes).as_deref(),
+        Some("deskmate")
+    );
+    assert_eq!(
+        f.sandbox.default_responder_of(&bags),
+        None,
+        "no store answers it"
+    );
+    assert_eq!(f.sandbox.default_responder_of(&whatsapp), None);
     assert_eq!(
         next.len(),
         2,
@@ -577,10 +609,43 @@ async fn switchboard_register_twice_leaves_deskmate_default_with_next_pointers_b
         "{next:?}"
     );
     assert_eq!(outputs[0]["before"]["default"], "zd-agentWorkspace");
-    assert_eq!(outputs[0]["after"]["default"], "deskmate");
+    assert_eq!(outputs[0]["after"]["default"], "zd-agentWorkspace");
+    let shoes_after = outputs[0]["after"]["widgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["widget"] == shoes.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(shoes_after["default_responder"], "deskmate");
     assert_eq!(
         outputs[1]["before"], outputs[1]["after"],
         "the second run changes nothing"
+    );
+
+    // With a store that has no widget (the account's fallback), every web widget is Deskmate's;
+    // WhatsApp still is not. An app default an older register gave Deskmate goes back.
+    let fallback_id = format!("{}-outlet", f.id);
+    let fallback = f.connect(
+        &f.account,
+        "bot@acme.test",
+        &f.token,
+        f.sandbox.base_url(),
+        &["--id", &fallback_id],
+    );
+    assert!(fallback.status.success(), "{}", stderr(&fallback));
+    f.sandbox
+        .make_default_responder(&integration, "deskmate-old");
+    let output = f.deskmate(&["switchboard", "register", "--account", &f.account], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        f.sandbox.default_responder_of(&bags).as_deref(),
+        Some("deskmate")
+    );
+    assert_eq!(f.sandbox.default_responder_of(&whatsapp), None);
+    assert_eq!(
+        f.sandbox.switchboard().0.as_deref(),
+        Some("zd-agentWorkspace")
     );
 }
 
@@ -666,8 +731,6 @@ async fn two_brands_set_up_with_the_cli_are_each_answered_by_their_own_store() {
     ];
     let output = f.deskmate(&connect, &with_secrets);
     assert!(output.status.success(), "{}", stderr(&output));
-    let output = f.deskmate(&["switchboard", "register", "--account", &f.account], &api);
-    assert!(output.status.success(), "{}", stderr(&output));
     for (store_id, _, _, widget, _) in &brands {
         let output = f.deskmate(
             &["widgets", "map", "--store", store_id, "--widget", widget],
@@ -675,6 +738,10 @@ async fn two_brands_set_up_with_the_cli_are_each_answered_by_their_own_store() {
         );
         assert!(output.status.success(), "{}", stderr(&output));
     }
+    let output = f.deskmate(&["switchboard", "register", "--account", &f.account], &api);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let whatsapp = f.sandbox.add_channel("whatsapp", "WhatsApp");
+    let telegram = f.sandbox.add_channel("telegram", "Telegram");
 
     let customer = f
         .sandbox
@@ -692,8 +759,29 @@ async fn two_brands_set_up_with_the_cli_are_each_answered_by_their_own_store() {
             .widget_visitor_says(&conversation, "Can I get returns on this?");
         threads.push((ticket, conversation, name.clone(), *answer));
     }
+    let mut other_channels = Vec::new();
+    for channel in [&whatsapp, &telegram] {
+        let conversation = f.sandbox.widget_visitor_opens(channel, "Noor");
+        f.sandbox
+            .widget_visitor_says(&conversation, "Can I get returns on this?");
+        other_channels.push(conversation);
+    }
     f.settle(&stack).await;
 
+    // WhatsApp and Telegram go to the Agent Workspace, without a word from the bot.
+    for conversation in &other_channels {
+        assert_eq!(
+            f.sandbox.in_control(conversation).as_deref(),
+            Some("zd-agentWorkspace")
+        );
+        assert!(
+            f.sandbox
+                .conversation_messages(conversation)
+                .iter()
+                .all(|m| m.author_type == "user"),
+            "no bot message on another channel"
+        );
+    }
     let bot = f
         .sandbox
         .ticket(threads[0].0)
@@ -829,4 +917,264 @@ async fn a_disconnected_store_loses_its_secrets_and_items_and_its_webhook_answer
     );
     assert_eq!(f.sandbox.webhooks().len(), 1, "Zendesk is left as it is");
     assert_eq!(f.sandbox.triggers().len(), 2, "Zendesk is left as it is");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_test_accepts_only_roles_that_can_post_public_replies_and_names_the_others()
+{
+    let f = fixture().await;
+    for (name, email, role) in [
+        ("Chat", "chat@acme.test", Role::ChatAgent),
+        ("Contributor", "contributor@acme.test", Role::Contributor),
+        ("Custom", "custom@acme.test", Role::CustomAgent),
+        ("Billing", "billing@acme.test", Role::BillingAdmin),
+    ] {
+        f.sandbox.add_user(name, email, role);
+    }
+    for (email, role) in [
+        ("light@acme.test", "light agent (role_type 1)"),
+        ("chat@acme.test", "chat-only agent (role_type 2)"),
+        ("contributor@acme.test", "contributor (role_type 3)"),
+        ("customer@acme.test", "end user"),
+    ] {
+        let output = f.connect("acme", email, &f.token, f.sandbox.base_url(), &[]);
+        assert_eq!(output.status.code(), Some(1), "{email}");
+        let message = stderr(&output);
+        assert!(
+            message.contains(&format!("is a {role}, which cannot post public replies"))
+                && message.contains("the bot user must be a full Agent"),
+            "{email}: {message}"
+        );
+    }
+    let scan = f.dynamodb.scan().table_name(&f.table).send().await.unwrap();
+    assert_eq!(scan.count(), 0, "no store was saved for those roles");
+
+    for (email, suffix) in [
+        ("custom@acme.test", "custom"),
+        ("billing@acme.test", "billing"),
+    ] {
+        let id = format!("{}-{suffix}", f.id);
+        let output = f.connect(
+            "acme",
+            email,
+            &f.token,
+            f.sandbox.base_url(),
+            &["--id", &id],
+        );
+        assert!(output.status.success(), "{email}: {}", stderr(&output));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zendesk_setup_on_an_account_with_many_webhooks_and_triggers_makes_no_duplicates() {
+    let f = fixture().await;
+    // Other webhooks and triggers made before Deskmate's: the sandbox lists five a page, so
+    // Deskmate's own come on the third page.
+    let http = reqwest::Client::new();
+    for i in 0..12 {
+        for (path, body) in [
+            (
+                "/api/v2/webhooks",
+                serde_json::json!({"webhook": {"name": format!("Slack relay {i}"), "endpoint": "https://hooks.example.test/relay", "http_method": "POST", "request_format": "json", "status": "active", "subscriptions": ["conditional_ticket_events"]}}),
+            ),
+            (
+                "/api/v2/triggers",
+                serde_json::json!({"trigger": {"title": format!("Route VIPs {i}"), "conditions": {"all": [{"field": "organization_id", "operator": "is", "value": "1"}], "any": []}, "actions": []}}),
+            ),
+        ] {
+            let response = http
+                .post(format!("{}{path}", f.sandbox.base_url()))
+                .basic_auth("bot@acme.test/token", Some(&f.token))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 201, "{path}");
+        }
+    }
+    let connect = f.connect("acme", "bot@acme.test", &f.token, f.sandbox.base_url(), &[]);
+    assert!(connect.status.success(), "{}", stderr(&connect));
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let output = f.deskmate(&["zendesk", "setup", "--store", &f.id, "--json"], &[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        runs.push(serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap());
+    }
+    assert_eq!(
+        runs[0]["webhook_id"], runs[1]["webhook_id"],
+        "the same webhook, updated"
+    );
+    assert_eq!(
+        runs[0]["trigger_ids"], runs[1]["trigger_ids"],
+        "the same triggers, updated"
+    );
+
+    let webhooks = f.sandbox.webhooks();
+    let ours = format!("Deskmate events ({})", f.id);
+    assert_eq!(
+        webhooks.iter().filter(|(_, name, _)| *name == ours).count(),
+        1,
+        "{webhooks:?}"
+    );
+    assert_eq!(webhooks.len(), 13);
+    let triggers = f.sandbox.triggers();
+    let prefix = format!("Deskmate ({}):", f.id);
+    let deskmate: Vec<_> = triggers
+        .iter()
+        .filter(|t| t["title"].as_str().unwrap().starts_with(&prefix))
+        .collect();
+    assert_eq!(deskmate.len(), 2, "{triggers:?}");
+    assert_eq!(triggers.len(), 14);
+    for trigger in deskmate {
+        let body = trigger["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["field"] == "notification_webhook")
+            .map(|a| a["value"][1].as_str().unwrap().to_owned())
+            .unwrap();
+        assert!(
+            !body.contains("requester") && !body.contains("ticket.via"),
+            "only JSON-safe placeholders: {body}"
+        );
+    }
+}
+
+/// A Conversations API that lists an app's integrations as the spec describes (cursor
+/// pagination: `page[size]`, default 25, `page[after]`; `meta.hasMore`, `meta.afterCursor`,
+/// `links.next`), with pages of at most 10 so a short list already spans pages. Answers 401
+/// to any other credentials; counts the pages it served.
+async fn paginated_conversations_api(
+    app_id: &str,
+    key_id: &str,
+    key_secret: &str,
+    integrations: Vec<serde_json::Value>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::extract::Query;
+    use axum::http::{HeaderMap, StatusCode};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let expected = reqwest::Client::new()
+        .get("http://127.0.0.1/")
+        .basic_auth(key_id, Some(key_secret))
+        .build()
+        .unwrap()
+        .headers()["authorization"]
+        .clone();
+    let served = Arc::new(AtomicUsize::new(0));
+    let counter = served.clone();
+    let path = format!("/sc/v2/apps/{app_id}/integrations");
+    let list_path = path.clone();
+    let router = axum::Router::new().route(
+        &path,
+        axum::routing::get(
+            move |headers: HeaderMap, Query(query): Query<HashMap<String, String>>| {
+                let (expected, counter, integrations, list_path) = (
+                    expected.clone(),
+                    counter.clone(),
+                    integrations.clone(),
+                    list_path.clone(),
+                );
+                async move {
+                    if headers.get("authorization") != Some(&expected) {
+                        let body = serde_json::json!({"errors": [{"code": "unauthorized", "title": "Unauthorized"}]});
+                        return (StatusCode::UNAUTHORIZED, axum::Json(body));
+                    }
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let types: Vec<&str> = query
+                        .get("filter[types]")
+                        .map(|t| t.split(',').collect())
+                        .unwrap_or_default();
+                    let listed: Vec<&serde_json::Value> = integrations
+                        .iter()
+                        .filter(|i| types.is_empty() || types.contains(&i["type"].as_str().unwrap()))
+                        .collect();
+                    let size = query
+                        .get("page[size]")
+                        .and_then(|s| s.parse::<usize>().ok())
+                        .unwrap_or(25)
+                        .min(10);
+                    let start = query.get("page[after]").map_or(0, |after| {
+                        listed.iter().position(|i| i["id"] == after.as_str()).map_or(listed.len(), |p| p + 1)
+                    });
+                    let end = (start + size).min(listed.len());
+                    let has_more = end < listed.len();
+                    let mut body = serde_json::json!({
+                        "integrations": listed[start..end],
+                        "meta": {"hasMore": has_more},
+                        "links": {},
+                    });
+                    if has_more {
+                        let cursor = listed[end - 1]["id"].as_str().unwrap().to_owned();
+                        body["links"]["next"] = serde_json::json!(format!(
+                            "https://acme.zendesk.com{list_path}?page[after]={cursor}"
+                        ));
+                        body["meta"]["afterCursor"] = serde_json::json!(cursor);
+                    }
+                    (StatusCode::OK, axum::Json(body))
+                }
+            },
+        ),
+    );
+    let url = deskmate_cli::server::serve(router, "127.0.0.1:0")
+        .await
+        .unwrap();
+    (url, served)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conversations_connect_finds_an_integration_past_the_first_page() {
+    let f = fixture().await;
+    let (app_id, key_id, key_secret) = ("5d8cff3cd55b040010928b5b", "app_5e4af71a81966", "s3cret");
+    // 30 custom integrations (three web widgets between them); Deskmate's is the 29th.
+    let integrations: Vec<serde_json::Value> = (0..33)
+        .map(|i| {
+            let kind = if i % 10 == 5 { "web" } else { "custom" };
+            serde_json::json!({"id": format!("{i:024x}"), "type": kind, "status": "active", "displayName": format!("Integration {i}")})
+        })
+        .collect();
+    let ours = format!("{:024x}", 31);
+    assert_eq!(integrations[31]["type"], "custom");
+    let (url, served) = paginated_conversations_api(app_id, key_id, key_secret, integrations).await;
+    let connect = |integration: &str| {
+        f.deskmate(
+            &[
+                "conversations",
+                "connect",
+                "--account",
+                &f.account,
+                "--app-id",
+                app_id,
+                "--key-id",
+                key_id,
+                "--integration-id",
+                integration,
+                "--json",
+            ],
+            &[
+                ("DESKMATE_ZENDESK_URL", url.as_str()),
+                ("DESKMATE_CONVERSATIONS_KEY_SECRET", key_secret),
+                ("DESKMATE_CONVERSATIONS_SHARED_SECRET", "shared"),
+            ],
+        )
+    };
+    let output = connect(&ours);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(answer["integration_id"], ours.as_str());
+    assert_eq!(
+        served.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "30 custom integrations, 10 a page"
+    );
+
+    let missing = connect(&format!("{:024x}", 99));
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("is not a Conversations integration of app"),
+        "{}",
+        stderr(&missing)
+    );
 }

@@ -329,10 +329,100 @@ fn webhook_json(webhook: &Webhook) -> Value {
     })
 }
 
-async fn list_webhooks(State(shared): State<Arc<Shared>>) -> ApiResult {
+/// Zendesk's pages hold up to 100 records; the sandbox's hold at most this many, so a test
+/// with a handful of webhooks or triggers already crosses pages.
+pub(crate) const PAGE_CAP: usize = 5;
+
+type QueryMap = std::collections::HashMap<String, String>;
+
+fn page_size(query: &QueryMap, name: &str) -> Result<usize, ApiError> {
+    match query.get(name) {
+        None => Ok(PAGE_CAP),
+        Some(size) => match size.parse::<usize>() {
+            Ok(size) if size > 0 => Ok(size.min(PAGE_CAP)),
+            _ => Err(bad_pagination(&format!(
+                "{name} must be a positive integer"
+            ))),
+        },
+    }
+}
+
+fn bad_pagination(detail: &str) -> ApiError {
+    ApiError(
+        StatusCode::BAD_REQUEST,
+        json!({"errors": [{"code": "InvalidPaginationParameter", "title": "Invalid pagination parameter", "detail": detail}]}),
+    )
+}
+
+fn record_id(record: &Value) -> String {
+    record["id"]
+        .as_str()
+        .map_or_else(|| record["id"].to_string(), str::to_owned)
+}
+
+/// One page of `records` (in list order) with Zendesk's cursor pagination: `page[size]`,
+/// `page[after]` or `page[before]` in; `meta.has_more`, `meta.after_cursor`,
+/// `meta.before_cursor`, `links.next` and `links.prev` out. Cursors are record ids.
+fn cursor_page(
+    records: Vec<Value>,
+    key: &str,
+    query: &QueryMap,
+    list_url: &str,
+) -> Result<Value, ApiError> {
+    let size = page_size(query, "page[size]")?;
+    let position = |cursor: &String| {
+        records
+            .iter()
+            .position(|r| record_id(r) == *cursor)
+            .ok_or_else(|| bad_pagination("the cursor matches no record"))
+    };
+    let (start, end) = match (query.get("page[after]"), query.get("page[before]")) {
+        (Some(_), Some(_)) => {
+            return Err(bad_pagination(
+                "only one of page[after] and page[before] may be given",
+            ));
+        }
+        (Some(after), None) => {
+            let start = position(after)? + 1;
+            (start, (start + size).min(records.len()))
+        }
+        (None, Some(before)) => {
+            let end = position(before)?;
+            (end.saturating_sub(size), end)
+        }
+        (None, None) => (0, size.min(records.len())),
+    };
+    let page = &records[start..end];
+    let after = page.last().map(record_id);
+    let before = page.first().map(record_id);
+    let has_more = end < records.len();
+    let link = |name: &str, cursor: &Option<String>| match cursor {
+        Some(cursor) => json!(format!(
+            "{list_url}?page[size]={size}&page[{name}]={cursor}"
+        )),
+        None => Value::Null,
+    };
+    Ok(json!({
+        key: page,
+        "meta": {"has_more": has_more, "after_cursor": after, "before_cursor": before},
+        "links": {
+            "next": if has_more { link("after", &after) } else { Value::Null },
+            "prev": if start > 0 { link("before", &before) } else { Value::Null },
+        },
+    }))
+}
+
+/// Webhooks list with cursor pagination, oldest first.
+async fn list_webhooks(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<QueryMap>,
+) -> ApiResult {
     let world = shared.world();
-    let webhooks: Vec<Value> = world.webhooks.values().map(webhook_json).collect();
-    ok(json!({"webhooks": webhooks, "meta": {"has_more": false}, "links": {}}))
+    let mut webhooks: Vec<&Webhook> = world.webhooks.values().collect();
+    webhooks.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
+    let records = webhooks.into_iter().map(webhook_json).collect();
+    let url = format!("{}/api/v2/webhooks", world.base_url);
+    ok(cursor_page(records, "webhooks", &query, &url)?)
 }
 
 async fn create_webhook(
@@ -427,7 +517,13 @@ fn trigger_json(trigger: &Trigger, position: usize) -> Value {
     })
 }
 
-async fn list_triggers(State(shared): State<Arc<Shared>>) -> ApiResult {
+/// Triggers in position order, paginated as Zendesk does: by cursor when a `page[…]`
+/// parameter is given, else by offset (`page`, `per_page`; `next_page`, `previous_page`,
+/// `count`).
+async fn list_triggers(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<QueryMap>,
+) -> ApiResult {
     let world = shared.world();
     let triggers: Vec<Value> = world
         .triggers
@@ -435,9 +531,29 @@ async fn list_triggers(State(shared): State<Arc<Shared>>) -> ApiResult {
         .enumerate()
         .map(|(i, t)| trigger_json(t, i + 1))
         .collect();
-    ok(
-        json!({"triggers": triggers, "next_page": null, "previous_page": null, "count": triggers.len()}),
-    )
+    let url = format!("{}/api/v2/triggers.json", world.base_url);
+    if query.keys().any(|name| name.starts_with("page[")) {
+        return ok(cursor_page(triggers, "triggers", &query, &url)?);
+    }
+    let per_page = page_size(&query, "per_page")?;
+    let page = match query.get("page") {
+        None => 1,
+        Some(page) => page
+            .parse::<usize>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| bad_pagination("page must be a positive integer"))?,
+    };
+    let count = triggers.len();
+    let start = ((page - 1) * per_page).min(count);
+    let end = (start + per_page).min(count);
+    let page_url = |n: usize| json!(format!("{url}?page={n}&per_page={per_page}"));
+    ok(json!({
+        "triggers": triggers[start..end],
+        "next_page": if end < count { page_url(page + 1) } else { Value::Null },
+        "previous_page": if page > 1 { page_url(page - 1) } else { Value::Null },
+        "count": count,
+    }))
 }
 
 async fn create_trigger(

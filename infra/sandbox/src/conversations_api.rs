@@ -76,6 +76,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             post(release_control),
         )
         .route("/sc/v2/apps/{app}/integrations", get(integrations))
+        .route(
+            "/sc/v2/apps/{app}/integrations/{id}",
+            axum::routing::patch(update_integration),
+        )
         .route("/sc/v2/apps/{app}/switchboards", get(switchboards))
         .route(
             "/sc/v2/apps/{app}/switchboards/{id}",
@@ -253,10 +257,52 @@ async fn integrations(
             if let Some(brand) = i.brand_id {
                 json["brandId"] = json!(brand.to_string());
             }
+            if let Some(responder) = i
+                .default_responder
+                .as_deref()
+                .and_then(|id| messaging.switchboard_integration(id))
+            {
+                json["defaultResponder"] = json!({"name": responder.name, "integrationId": responder.integration_id, "integrationType": responder.integration_type});
+            }
             json
         })
         .collect();
     ok(json!({"integrations": list, "meta": {"hasMore": false}, "links": {}}))
+}
+
+/// Update Integration: only `defaultResponderId` (a switchboard integration id, or `null` for
+/// the app's default) is supported here.
+async fn update_integration(
+    State(shared): State<Arc<Shared>>,
+    Path((app, id)): Path<(String, String)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Answer {
+    let mut world = shared.world();
+    known(world.messaging.as_ref(), &app, None)?;
+    let messaging = world.messaging.as_mut().expect("known");
+    let responder = match &body["defaultResponderId"] {
+        Value::Null => None,
+        Value::String(member) if messaging.switchboard_integration(member).is_some() => {
+            Some(member.clone())
+        }
+        _ => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "defaultResponderId must be a switchboard integration id or null",
+            ));
+        }
+    };
+    let Some(integration) = messaging.integrations.iter_mut().find(|i| i.id == id) else {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Integration not found",
+        ));
+    };
+    integration.default_responder = responder;
+    let answer = json!({"integration": {"id": integration.id, "type": integration.kind, "status": "active", "displayName": integration.display_name}});
+    ok(answer)
 }
 
 async fn switchboards(State(shared): State<Arc<Shared>>, Path(app): Path<String>) -> Answer {

@@ -326,6 +326,27 @@ impl Sandbox {
         });
     }
 
+    /// Another messaging channel of the account (`whatsapp`, `telegram`, …); returns its
+    /// integration id. Its customers write with [`Sandbox::widget_visitor_opens`] too.
+    pub fn add_channel(&self, kind: &str, name: &str) -> String {
+        self.shared.world().add_channel(kind, None, name)
+    }
+
+    /// The switchboard integration (by name) that takes new conversations of `integration`.
+    pub fn default_responder_of(&self, integration: &str) -> Option<String> {
+        let mut world = self.shared.world();
+        let messaging = world.messaging();
+        let member = messaging
+            .integrations
+            .iter()
+            .find(|i| i.id == integration)?
+            .default_responder
+            .clone()?;
+        messaging
+            .switchboard_integration(&member)
+            .map(|s| s.name.clone())
+    }
+
     /// A human grabs the conversation in the Agent Workspace: control passes to it at once.
     pub fn agent_workspace_takes_over(&self, conversation: &str) {
         self.shared.act(|world| {

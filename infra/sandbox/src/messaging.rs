@@ -21,6 +21,9 @@ pub(crate) struct Integration {
     pub display_name: String,
     pub brand_id: Option<u64>,
     pub webhook: Option<ConversationsWebhook>,
+    /// The switchboard integration that takes new conversations of this channel; the app's
+    /// default when `None`.
+    pub default_responder: Option<String>,
 }
 
 pub(crate) struct ConversationsWebhook {
@@ -120,7 +123,7 @@ pub(crate) fn markdown_to_html(markdown: &str) -> String {
 }
 
 impl Messaging {
-    fn switchboard_integration(&self, id: &str) -> Option<&SwitchboardIntegration> {
+    pub(crate) fn switchboard_integration(&self, id: &str) -> Option<&SwitchboardIntegration> {
         self.switchboard_integrations.iter().find(|s| s.id == id)
     }
 
@@ -207,6 +210,7 @@ impl World {
                     display_name: "Agent Workspace".into(),
                     brand_id: None,
                     webhook: None,
+                    default_responder: None,
                 }],
                 switchboard_id: object_id(),
                 default_integration: Some(agent_workspace.id.clone()),
@@ -319,6 +323,11 @@ impl World {
         let user = state.user_id.clone();
         let name = messaging.users.get(&user).map(|(name, _)| name.clone());
         let widget = state.widget.clone();
+        let kind = messaging
+            .integrations
+            .iter()
+            .find(|i| i.id == widget)
+            .map_or("web".to_owned(), |i| i.kind.clone());
         let message = ConversationMessage {
             id: object_id(),
             received: now_millis(),
@@ -330,7 +339,7 @@ impl World {
             text: text.to_owned(),
             html_text: None,
             markdown_text: None,
-            source_type: "web".into(),
+            source_type: kind,
             integration_id: Some(widget),
             metadata: None,
         };
@@ -366,6 +375,10 @@ impl World {
                 .map(|s| s.id.clone())
         };
         let new_active = resolved.ok_or("switchboard_integration_not_found")?;
+        if current.as_deref() == Some(new_active.as_str()) {
+            // Control is already there: nothing changes, nothing is announced.
+            return Ok(Vec::new());
+        }
         let to_agent_workspace = messaging
             .switchboard_integration(&new_active)
             .is_some_and(|s| s.integration_type == AGENT_WORKSPACE_TYPE);
@@ -488,7 +501,12 @@ impl World {
             .users
             .insert(user.clone(), (name.to_owned(), support_user));
         let conversation = object_id();
-        let default = messaging.default_integration.clone();
+        // The channel's own default responder, else the app's (Zendesk's switchboard rule).
+        let channel = messaging.integrations.iter().find(|i| i.id == widget);
+        let kind = channel.map_or("web".to_owned(), |i| i.kind.clone());
+        let default = channel
+            .and_then(|i| i.default_responder.clone())
+            .or_else(|| messaging.default_integration.clone());
         messaging.conversations.insert(
             conversation.clone(),
             ConversationState {
@@ -504,7 +522,7 @@ impl World {
             "conversation": messaging.conversation_json(&conversation),
             "user": {"id": user, "authenticated": false},
             "creationReason": "startConversation",
-            "source": {"type": "web", "integrationId": widget},
+            "source": {"type": kind, "integrationId": widget},
         });
         let outgoing = self.emit(&conversation, "conversation:create", payload);
         (conversation, outgoing)
@@ -599,13 +617,19 @@ impl World {
 
     /// A brand's Web Widget; returns its integration id.
     pub(crate) fn add_web_widget(&mut self, brand: u64, name: &str) -> String {
+        self.add_channel("web", Some(brand), name)
+    }
+
+    /// A channel integration of `kind` (`web`, `whatsapp`, `telegram`, …); returns its id.
+    pub(crate) fn add_channel(&mut self, kind: &str, brand: Option<u64>, name: &str) -> String {
         let id = object_id();
         self.messaging().integrations.push(Integration {
             id: id.clone(),
-            kind: "web".into(),
+            kind: kind.into(),
             display_name: name.to_owned(),
-            brand_id: Some(brand),
+            brand_id: brand,
             webhook: None,
+            default_responder: None,
         });
         id
     }
@@ -639,6 +663,7 @@ impl World {
                 triggers: triggers.iter().map(|t| t.to_string()).collect(),
                 secret: secret.clone(),
             }),
+            default_responder: None,
         });
         (id, secret)
     }

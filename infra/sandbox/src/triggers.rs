@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::Shared;
-use crate::world::{Delivery, TicketView, World, random_hex};
+use crate::world::{Delivery, TicketView, World};
 
 /// What happened in the update the triggers are looking at.
 pub(crate) struct UpdateContext {
@@ -92,14 +92,11 @@ fn conditions_hold(
                 .any(|c| condition_holds(world, ticket, context, c)))
 }
 
-/// Renders the placeholders Deskmate's payload template uses; unknown ones render empty, as
-/// in Zendesk. Values are JSON-escaped so the body stays valid JSON.
+/// Renders the placeholders a trigger's webhook body uses; unknown ones render empty, as in
+/// Zendesk. Like Zendesk, values are pasted into the body as they are, not JSON-escaped: a
+/// requester named `Ana "the best" O'Neil` breaks a JSON body that holds the name.
 fn render(world: &World, ticket: &TicketView, current_user: u64, template: &str) -> String {
     let requester = world.users.get(&ticket.requester_id);
-    let escape = |text: &str| {
-        let quoted = Value::String(text.to_owned()).to_string();
-        quoted[1..quoted.len() - 1].to_owned()
-    };
     let value_of = |name: &str| -> String {
         match name {
             "ticket.id" => ticket.id.to_string(),
@@ -122,7 +119,7 @@ fn render(world: &World, ticket: &TicketView, current_user: u64, template: &str)
             out.push_str(&rest[start..]);
             return out;
         };
-        out.push_str(&escape(&value_of(rest[start + 2..start + end].trim())));
+        out.push_str(&value_of(rest[start + 2..start + end].trim()));
         rest = &rest[start + end + 2..];
     }
     out.push_str(rest);
@@ -179,6 +176,17 @@ pub(crate) fn run(world: &mut World, ticket_id: u64, context: UpdateContext) -> 
     }
 }
 
+/// A fresh invocation id, digits like Zendesk's: never the same twice in a process.
+fn invocation_id() -> String {
+    use rand::Rng;
+    use std::sync::OnceLock;
+    use std::sync::atomic::AtomicU64;
+    static BASE: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let base = *BASE.get_or_init(|| rand::rng().random_range(1_000_000_000..5_000_000_000));
+    (base + NEXT.fetch_add(1, Ordering::SeqCst)).to_string()
+}
+
 fn signed_delivery(world: &World, webhook_id: &str, body: String) -> Option<Delivery> {
     let webhook = world.webhooks.get(webhook_id)?;
     let timestamp = OffsetDateTime::now_utc()
@@ -199,7 +207,12 @@ fn signed_delivery(world: &World, webhook_id: &str, body: String) -> Option<Deli
         ("user-agent".to_owned(), "Zendesk Webhook".to_owned()),
         ("x-zendesk-account-id".to_owned(), "9000001".to_owned()),
         ("x-zendesk-webhook-id".to_owned(), webhook.id.clone()),
-        ("x-zendesk-webhook-invocation-id".to_owned(), random_hex(8)),
+        // One id per invocation; Zendesk's retries of it (and `Sandbox::redeliver`) send the
+        // same headers again.
+        (
+            "x-zendesk-webhook-invocation-id".to_owned(),
+            invocation_id(),
+        ),
         (
             "x-zendesk-webhook-signature-timestamp".to_owned(),
             timestamp,
@@ -266,7 +279,7 @@ mod tests {
     use crate::world::Role;
 
     #[test]
-    fn placeholders_render_as_json_safe_strings() {
+    fn placeholders_render_as_zendesk_renders_them_unescaped() {
         let mut world = World::new("http://x");
         let customer = world.add_user("Ana \"A\" Li", "ana@example.com", Role::EndUser);
         let comment = world.new_comment(customer, Some("hi"), None, true);
@@ -277,11 +290,64 @@ mod tests {
             &world,
             &view,
             customer,
-            r#"{"ticket_id":"{{ticket.id}}","name":"{{ticket.requester.name}}","x":"{{nope}}"}"#,
+            r#"{"ticket_id":"{{ticket.id}}","x":"{{nope}}"}"#,
         );
         let parsed: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(parsed["ticket_id"], ticket.to_string());
-        assert_eq!(parsed["name"], "Ana \"A\" Li");
         assert_eq!(parsed["x"], "");
+        let named = render(
+            &world,
+            &view,
+            customer,
+            r#"{"name":"{{ticket.requester.name}}"}"#,
+        );
+        assert_eq!(named, r#"{"name":"Ana "A" Li"}"#);
+        assert!(
+            serde_json::from_str::<Value>(&named).is_err(),
+            "a quote in a name breaks the JSON, as in Zendesk"
+        );
+    }
+
+    #[test]
+    fn each_invocation_has_its_own_id() {
+        let mut world = World::new("http://x");
+        let customer = world.add_user("Ana", "ana@example.com", Role::EndUser);
+        let created_at = world.stamp();
+        world.webhooks.insert(
+            "01W".into(),
+            crate::world::Webhook {
+                id: "01W".into(),
+                name: "hook".into(),
+                endpoint: "http://127.0.0.1:9/hook".into(),
+                bearer_token: None,
+                signing_secret: "secret".into(),
+                created_at,
+            },
+        );
+        world.triggers.push(crate::world::Trigger {
+            id: 1,
+            title: "notify".into(),
+            active: true,
+            conditions: serde_json::json!({"all": [{"field": "update_type", "operator": "is", "value": "Change"}], "any": []}),
+            actions: serde_json::json!([{"field": "notification_webhook", "value": ["01W", "{\"ticket_id\":\"{{ticket.id}}\"}"]}]),
+        });
+        let (ticket, _) = world.customer_emails(customer, None, "Hi", "Hello");
+        world.comment(customer, ticket, "Thanks!", true);
+        world.comment(customer, ticket, "Thanks!", true);
+        let ids: Vec<String> = world
+            .deliveries
+            .iter()
+            .map(|d| {
+                d.headers
+                    .iter()
+                    .find(|(name, _)| name == "x-zendesk-webhook-invocation-id")
+                    .map(|(_, id)| id.clone())
+                    .expect("every request carries its invocation id")
+            })
+            .collect();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(world.deliveries[0].body, world.deliveries[1].body);
+        assert_ne!(ids[0], ids[1], "same body, two invocations");
+        assert!(ids.iter().all(|id| id.bytes().all(|b| b.is_ascii_digit())));
     }
 }

@@ -11,15 +11,25 @@ use time::format_description::well_known::Rfc3339;
 use crate::faults::Faults;
 use crate::triggers::{self, Outgoing, UpdateContext};
 
-/// A user's role; in JSON `end_user`, `agent`, `light_agent` or `admin`.
+/// A user's role; in JSON `end_user`, `agent`, `light_agent` or `admin`, and the other agent
+/// role types Zendesk reports in `role_type`: `custom_agent` (0), `chat_agent` (2),
+/// `contributor` (3) and `billing_admin` (5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     #[serde(alias = "end-user")]
     EndUser,
     Agent,
+    /// An agent with a custom role (Enterprise): `role_type` 0.
+    CustomAgent,
     LightAgent,
+    /// A chat-only agent: `role_type` 2.
+    ChatAgent,
+    /// A contributor: `role_type` 3.
+    Contributor,
     Admin,
+    /// An admin who also manages billing: `role_type` 5.
+    BillingAdmin,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -187,8 +197,12 @@ impl World {
         let (role, role_type) = match role {
             Role::EndUser => ("end-user", None),
             Role::Agent => ("agent", None),
+            Role::CustomAgent => ("agent", Some(0)),
             Role::LightAgent => ("agent", Some(1)),
+            Role::ChatAgent => ("agent", Some(2)),
+            Role::Contributor => ("agent", Some(3)),
             Role::Admin => ("admin", None),
+            Role::BillingAdmin => ("admin", Some(5)),
         };
         self.users.insert(
             id,

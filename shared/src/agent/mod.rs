@@ -106,6 +106,9 @@ pub struct AgentBackends {
     http: reqwest::Client,
     secrets: Arc<dyn SecretStore>,
     policy: RetryPolicy,
+    /// OpenAI-compatible servers that refused tool calling, remembered across the turns this
+    /// provider serves (an agent is built per turn).
+    openai_tool_refusals: openai::ToolRefusals,
 }
 
 impl AgentBackends {
@@ -114,6 +117,7 @@ impl AgentBackends {
             http,
             secrets,
             policy,
+            openai_tool_refusals: openai::ToolRefusals::default(),
         }
     }
 }
@@ -143,13 +147,10 @@ impl AgentProvider for AgentBackends {
                 api_key_secret,
             } => {
                 let api_key = self.secret(api_key_secret).await?;
-                Arc::new(OpenAiAgent::new(
-                    self.http.clone(),
-                    base_url,
-                    model,
-                    api_key,
-                    self.policy,
-                ))
+                Arc::new(
+                    OpenAiAgent::new(self.http.clone(), base_url, model, api_key, self.policy)
+                        .sharing_tool_refusals(&self.openai_tool_refusals),
+                )
             }
             AgentSettings::Webhook {
                 url,
@@ -249,6 +250,20 @@ pub(crate) async fn call_agent_service(
     deadline: Instant,
     build: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<String, AgentError> {
+    let (status, text) = send_agent_request(policy, deadline, build).await?;
+    if !status.is_success() {
+        return Err(agent_service_error(status, &text));
+    }
+    Ok(text)
+}
+
+/// Like [`call_agent_service`], but hands back the final answer whatever its status, for a
+/// caller that reads error bodies (an OpenAI-compatible server refusing tool calling).
+pub(crate) async fn send_agent_request(
+    policy: &crate::http_retry::RetryPolicy,
+    deadline: Instant,
+    build: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<(reqwest::StatusCode, String), AgentError> {
     use crate::http_retry::{Attempted, Replay, send_with_retry};
     let response = match send_with_retry(policy, Replay::Safe, Some(deadline), build).await {
         Attempted::Answered(response) => response,
@@ -262,11 +277,11 @@ pub(crate) async fn call_agent_service(
         .text()
         .await
         .map_err(|err| AgentError::Unavailable(err.without_url().to_string()))?;
-    if !status.is_success() {
-        let detail: String = text.chars().take(200).collect();
-        return Err(AgentError::Unavailable(format!(
-            "the agent service answered {status}: {detail}"
-        )));
-    }
-    Ok(text)
+    Ok((status, text))
+}
+
+/// The error for an agent service's failed answer, with the start of its body.
+pub(crate) fn agent_service_error(status: reqwest::StatusCode, text: &str) -> AgentError {
+    let detail: String = text.chars().take(200).collect();
+    AgentError::Unavailable(format!("the agent service answered {status}: {detail}"))
 }

@@ -10,9 +10,17 @@ use serde_json::{Map, Value, json};
 use super::{Escalations, HandoffError, HandoffRequest, ticket::add_note_once};
 use crate::agent::CustomerProfile;
 use crate::conversation_thread::{handoff_mark, post_missing_parts, transcript};
-use crate::domain::{HandoffIntent, StoreConfig};
+use crate::domain::{HandoffIntent, StoreConfig, StoreId};
+use crate::failure::{JobError, Outcome};
+use crate::state::StateError;
 use crate::ticket_thread::ESCALATED_TAG;
-use crate::zendesk::ZendeskError;
+use crate::zendesk::{Message, ZendeskError};
+
+/// The Agent Workspace's switchboard integration, by the name Zendesk gives it.
+pub const AGENT_WORKSPACE: &str = "zd-agentWorkspace";
+
+/// The tag on the messaging ticket of a conversation Deskmate passed on without answering.
+pub const PASSED_ON_TAG: &str = "deskmate_passed_on";
 
 /// The tag that lets Deskmate find the messaging ticket Zendesk opens for a conversation.
 pub fn conversation_tag(conversation_id: &str) -> String {
@@ -25,6 +33,25 @@ pub fn conversation_tag(conversation_id: &str) -> String {
 }
 
 impl Escalations {
+    /// The store that answers a conversation of `account`, read from Zendesk rather than from
+    /// anything a caller says: the widget its customer writes from (the `source.integrationId`
+    /// of their messages, `messages` as Zendesk lists them), routed as the account's widget
+    /// routes say. `None` while the customer has not written, or when no store answers.
+    pub async fn conversation_owner(
+        &self,
+        account: &str,
+        messages: &[Message],
+    ) -> Result<Option<StoreId>, StateError> {
+        let widget = messages
+            .iter()
+            .filter(|m| m.from_user())
+            .find_map(|m| m.source.as_ref().and_then(|s| s.integration_id.as_deref()));
+        match widget {
+            Some(widget) => self.widgets.route_widget(account, widget).await,
+            None => Ok(None),
+        }
+    }
+
     /// The intent of a tool's or the dead-letter consumer's hand-off of a conversation, or
     /// `None` when Deskmate no longer holds it (a human has it).
     pub(super) async fn conversation_intent(
@@ -40,18 +67,9 @@ impl Escalations {
             other => other?,
         };
         let messages = desk.recent_messages(conversation_id).await?;
-        let widget = messages
-            .iter()
-            .filter(|m| m.from_user())
-            .find_map(|m| m.source.as_ref().and_then(|s| s.integration_id.clone()));
-        let owner = match &widget {
-            Some(widget) => {
-                self.widgets
-                    .route_widget(&account.subdomain, widget)
-                    .await?
-            }
-            None => None,
-        };
+        let owner = self
+            .conversation_owner(&account.subdomain, &messages)
+            .await?;
         if owner.as_ref() != Some(&store.id) {
             return Err(HandoffError::Forbidden(format!(
                 "conversation {conversation_id} is not answered by store {}",
@@ -117,6 +135,42 @@ impl Escalations {
         );
         desk.pass_control(conversation_id, "next", metadata).await?;
         Ok(())
+    }
+
+    /// Passes a conversation Deskmate holds but will not answer to the next integration (the
+    /// Agent Workspace), without a word to the customer: someone else answers, never nobody.
+    pub async fn pass_on(
+        &self,
+        account: &str,
+        conversation_id: &str,
+        reason: &str,
+    ) -> Result<Outcome, JobError> {
+        let Some(settings) = self.accounts.account(account).await? else {
+            return Err(JobError::NotActionable(format!(
+                "account {account} has no Conversations settings"
+            )));
+        };
+        let desk = self.conversations.desk_for(&settings).await?;
+        if !desk
+            .conversation(conversation_id)
+            .await?
+            .controlled_by(&settings.integration_id)
+        {
+            return Ok(Outcome::Skipped(
+                "Deskmate does not hold the conversation".into(),
+            ));
+        }
+        let mut metadata = Map::new();
+        metadata.insert("dataCapture.systemField.tags".into(), json!(PASSED_ON_TAG));
+        // By name, not `next`: two of these at once must not send it back from the Agent
+        // Workspace to Deskmate.
+        desk.pass_control(conversation_id, AGENT_WORKSPACE, metadata)
+            .await?;
+        tracing::info!(
+            reason,
+            "passed a conversation Deskmate does not answer to the next integration"
+        );
+        Ok(Outcome::Skipped(format!("passed on: {reason}")))
     }
 
     /// Adds the summary to the conversation's messaging ticket once Zendesk has opened it;

@@ -85,29 +85,37 @@ impl Escalations {
 }
 
 /// Adds `note` as the bot's internal note unless the ticket already carries a hand-off note;
-/// the update is guarded, so two attempts racing add it once.
+/// the update is guarded, so two attempts racing add it once. The messaging ticket is often
+/// touched at the same moment (Deskmate unassigns it), so a conflict is read again and retried
+/// here rather than left to a redelivery.
 pub(super) async fn add_note_once(
     desk: &dyn TicketDesk,
     ticket_id: u64,
     bot_user_id: u64,
     note: &str,
 ) -> Result<bool, ZendeskError> {
-    let ticket = desk.ticket(ticket_id).await?;
-    let thread = desk.comments(ticket_id).await?;
-    let present = thread.comments.iter().any(|c| {
-        !c.public && c.author_id == bot_user_id && c.body.starts_with(super::NOTE_HEADLINE)
-    });
-    if present {
-        return Ok(false);
+    const ATTEMPTS: usize = 3;
+    let mut attempt = 1;
+    loop {
+        let ticket = desk.ticket(ticket_id).await?;
+        let thread = desk.comments(ticket_id).await?;
+        let present = thread.comments.iter().any(|c| {
+            !c.public && c.author_id == bot_user_id && c.body.starts_with(super::NOTE_HEADLINE)
+        });
+        if present {
+            return Ok(false);
+        }
+        let update = TicketUpdate {
+            comment: Some(NewComment {
+                html_body: note_html(note),
+                public: false,
+                author_id: bot_user_id,
+            }),
+            ..TicketUpdate::guarded(&ticket)
+        };
+        match desk.update_ticket(ticket_id, &update).await {
+            Err(ZendeskError::Conflict) if attempt < ATTEMPTS => attempt += 1,
+            other => return other.map(|_| true),
+        }
     }
-    let update = TicketUpdate {
-        comment: Some(NewComment {
-            html_body: note_html(note),
-            public: false,
-            author_id: bot_user_id,
-        }),
-        ..TicketUpdate::guarded(&ticket)
-    };
-    desk.update_ticket(ticket_id, &update).await?;
-    Ok(true)
 }

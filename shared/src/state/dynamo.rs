@@ -426,6 +426,47 @@ impl DeliveryLog for DynamoState {
         }
     }
 
+    /// Reads which keys were seen (`BatchGetItem`, 100 a call), then records the others
+    /// (`BatchWriteItem`, 25 a call). Unlike [`DeliveryLog::record_first`] this is not atomic:
+    /// two deliveries of one payload at the same instant may both count as first. That only
+    /// costs a duplicate job; the reply claim still lets one reply through.
+    async fn record_first_many(
+        &self,
+        keys: &[String],
+        ttl: Duration,
+    ) -> Result<Vec<bool>, StateError> {
+        let now = epoch_seconds_now();
+        let mut unique: Vec<&str> = Vec::new();
+        for key in keys {
+            if !unique.contains(&key.as_str()) {
+                unique.push(key);
+            }
+        }
+        let seen: Vec<Vec<String>> = futures::future::try_join_all(
+            unique
+                .chunks(100)
+                .map(|chunk| self.live_deliveries(chunk, now)),
+        )
+        .await?;
+        let seen: std::collections::HashSet<String> = seen.into_iter().flatten().collect();
+        let new: Vec<&str> = unique
+            .iter()
+            .copied()
+            .filter(|key| !seen.contains(*key))
+            .collect();
+        futures::future::try_join_all(
+            new.chunks(25)
+                .map(|chunk| self.write_deliveries(chunk, now + ttl.as_secs())),
+        )
+        .await?;
+        let mut firsts = Vec::with_capacity(keys.len());
+        for (i, key) in keys.iter().enumerate() {
+            let repeated = keys[..i].contains(key);
+            firsts.push(!repeated && !seen.contains(key));
+        }
+        Ok(firsts)
+    }
+
     async fn forget(&self, key: &str) -> Result<(), StateError> {
         self.client
             .delete_item()
@@ -435,6 +476,89 @@ impl DeliveryLog for DynamoState {
             .send()
             .await
             .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+impl DynamoState {
+    fn delivery_key(key: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("pk".to_owned(), s(format!("DELIVERY#{key}"))),
+            ("sk".to_owned(), s("DELIVERY")),
+        ])
+    }
+
+    /// Which of `keys` have an unexpired delivery record.
+    async fn live_deliveries(&self, keys: &[&str], now: u64) -> Result<Vec<String>, StateError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys.iter().map(|k| Self::delivery_key(k)).collect()))
+                .consistent_read(true)
+                .build()
+                .expect("keys are set"),
+        );
+        let mut seen = Vec::new();
+        while let Some(batch) = request.take() {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, batch)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in output
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default()
+            {
+                let expires = item
+                    .get(TTL_ATTRIBUTE)
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or_default();
+                if expires >= now
+                    && let Some(key) = text(&item, "pk").and_then(|pk| pk.strip_prefix("DELIVERY#"))
+                {
+                    seen.push(key.to_owned());
+                }
+            }
+            request = output
+                .unprocessed_keys
+                .and_then(|mut unprocessed| unprocessed.remove(&self.table));
+        }
+        Ok(seen)
+    }
+
+    /// Records `keys` as delivered until `expires_at`.
+    async fn write_deliveries(&self, keys: &[&str], expires_at: u64) -> Result<(), StateError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let mut writes: Vec<WriteRequest> = keys
+            .iter()
+            .map(|key| {
+                let mut item = Self::delivery_key(key);
+                item.insert(TTL_ATTRIBUTE.to_owned(), n(expires_at));
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .expect("the item is set");
+                WriteRequest::builder().put_request(put).build()
+            })
+            .collect();
+        while !writes.is_empty() {
+            let output = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, writes)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            writes = output
+                .unprocessed_items
+                .and_then(|mut unprocessed| unprocessed.remove(&self.table))
+                .unwrap_or_default();
+        }
         Ok(())
     }
 }

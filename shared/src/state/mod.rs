@@ -80,6 +80,19 @@ pub trait WidgetRoutes: Send + Sync {
 pub trait DeliveryLog: Send + Sync {
     /// Records `key`; true when it was not seen within its time to live.
     async fn record_first(&self, key: &str, ttl: Duration) -> Result<bool, StateError>;
+    /// [`DeliveryLog::record_first`] for many keys at once (a webhook payload's events), in
+    /// order; a key given twice is first only once.
+    async fn record_first_many(
+        &self,
+        keys: &[String],
+        ttl: Duration,
+    ) -> Result<Vec<bool>, StateError> {
+        let mut firsts = Vec::with_capacity(keys.len());
+        for key in keys {
+            firsts.push(self.record_first(key, ttl).await?);
+        }
+        Ok(firsts)
+    }
     /// Forgets `key`, so a delivery that could not be accepted is taken when Zendesk retries it.
     async fn forget(&self, key: &str) -> Result<(), StateError>;
 }

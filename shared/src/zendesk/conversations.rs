@@ -160,8 +160,10 @@ impl ConversationsClient {
         }
     }
 
-    fn conversation_url(&self, id: &str, tail: &str) -> String {
-        self.rest.url(&format!("/conversations/{id}{tail}"))
+    fn conversation_url(&self, id: &str, tail: &str) -> Result<String, ZendeskError> {
+        Ok(self
+            .rest
+            .url(&format!("/conversations/{}{tail}", path_segment(id)?)))
     }
 
     /// The app's switchboard (one per app) and its integrations.
@@ -174,7 +176,7 @@ impl ConversationsClient {
             .as_array()
             .and_then(|s| s.first().cloned())
             .ok_or(ZendeskError::NotFound)?;
-        let id = switchboard["id"].as_str().unwrap_or_default();
+        let id = path_segment(switchboard["id"].as_str().unwrap_or_default())?;
         let members: Value = self
             .rest
             .call(
@@ -204,7 +206,8 @@ impl ConversationsClient {
             .call(
                 Method::POST,
                 &self.rest.url(&format!(
-                    "/switchboards/{switchboard}/switchboardIntegrations"
+                    "/switchboards/{}/switchboardIntegrations",
+                    path_segment(switchboard)?
                 )),
                 Some(body),
             )
@@ -218,7 +221,11 @@ impl ConversationsClient {
         id: &str,
         body: &Value,
     ) -> Result<(), ZendeskError> {
-        let path = format!("/switchboards/{switchboard}/switchboardIntegrations/{id}");
+        let path = format!(
+            "/switchboards/{}/switchboardIntegrations/{}",
+            path_segment(switchboard)?,
+            path_segment(id)?
+        );
         let _: Value = self
             .rest
             .call(Method::PATCH, &self.rest.url(&path), Some(body))
@@ -235,29 +242,59 @@ impl ConversationsClient {
             .rest
             .call(
                 Method::PATCH,
-                &self.rest.url(&format!("/switchboards/{switchboard}")),
+                &self
+                    .rest
+                    .url(&format!("/switchboards/{}", path_segment(switchboard)?)),
                 Some(body),
             )
             .await?;
         Ok(())
     }
 
-    /// The app's integrations of these types (e.g. `web` for the brands' widgets).
-    pub async fn integrations(&self, types: &str) -> Result<Vec<Value>, ZendeskError> {
-        let answer: Value = self
+    /// Makes `responder` (a switchboard integration id) take the new conversations of the
+    /// channel `integration`, or the app's default responder when `None`.
+    pub async fn set_default_responder(
+        &self,
+        integration: &str,
+        responder: Option<&str>,
+    ) -> Result<(), ZendeskError> {
+        let _: Value = self
             .rest
             .call(
-                Method::GET,
-                &self
-                    .rest
-                    .url(&format!("/integrations?filter[types]={types}")),
-                None,
+                Method::PATCH,
+                &self.rest.url(&format!("/integrations/{integration}")),
+                Some(&json!({ "defaultResponderId": responder })),
             )
             .await?;
-        Ok(answer["integrations"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default())
+        Ok(())
+    }
+
+    /// The app's integrations of these types (e.g. `web` for the brands' widgets), every page
+    /// of them (the list is cursor-paginated, 25 a page unless asked for up to 100).
+    pub async fn integrations(&self, types: &str) -> Result<Vec<Value>, ZendeskError> {
+        use super::support::{LIST_PAGE_SIZE, MAX_LIST_PAGES, next_page_url};
+        let mut found = Vec::new();
+        let mut next = Some(self.rest.url(&format!(
+            "/integrations?filter[types]={types}&page[size]={LIST_PAGE_SIZE}"
+        )));
+        let mut asked = Vec::new();
+        while let Some(url) = next.take() {
+            if asked.contains(&url) || asked.len() == MAX_LIST_PAGES {
+                tracing::warn!(pages = asked.len(), "integrations list cut");
+                break;
+            }
+            let page: Value = self.rest.call(Method::GET, &url, None).await?;
+            found.extend(
+                page["integrations"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
+            next = next_page_url(&self.rest.base_url, &url, &page);
+            asked.push(url);
+        }
+        Ok(found)
     }
 }
 
@@ -270,7 +307,7 @@ impl ConversationDesk for ConversationsClient {
         }
         let envelope: Envelope = self
             .rest
-            .call(Method::GET, &self.conversation_url(id, ""), None)
+            .call(Method::GET, &self.conversation_url(id, "")?, None)
             .await?;
         Ok(envelope.conversation)
     }
@@ -284,7 +321,7 @@ impl ConversationDesk for ConversationsClient {
             .rest
             .call(
                 Method::GET,
-                &self.conversation_url(conversation_id, "/messages"),
+                &self.conversation_url(conversation_id, "/messages")?,
                 None,
             )
             .await?;
@@ -310,7 +347,7 @@ impl ConversationDesk for ConversationsClient {
             .rest
             .call(
                 Method::POST,
-                &self.conversation_url(conversation_id, "/messages"),
+                &self.conversation_url(conversation_id, "/messages")?,
                 Some(&body),
             )
             .await?;
@@ -323,7 +360,7 @@ impl ConversationDesk for ConversationsClient {
             .rest
             .call(
                 Method::POST,
-                &self.conversation_url(conversation_id, "/activity"),
+                &self.conversation_url(conversation_id, "/activity")?,
                 Some(&body),
             )
             .await?;
@@ -341,7 +378,7 @@ impl ConversationDesk for ConversationsClient {
             .rest
             .call(
                 Method::POST,
-                &self.conversation_url(conversation_id, "/passControl"),
+                &self.conversation_url(conversation_id, "/passControl")?,
                 Some(&body),
             )
             .await?;
@@ -374,6 +411,25 @@ impl ConversationDesks for ZendeskConnector {
     ) -> Result<Arc<dyn ConversationDesk>, ZendeskError> {
         Ok(Arc::new(self.conversations_client(account).await?))
     }
+}
+
+/// `id` as one URL path segment: every byte but ASCII letters, digits, '-', '_', '.' and '~'
+/// percent-encoded, so an id cannot reach another path (`x/../y` stays one segment). An empty
+/// id, `.` and `..` would still climb (a URL parser reads them, encoded or not, as the current
+/// or parent segment) and name nothing: they are refused as not found.
+fn path_segment(id: &str) -> Result<String, ZendeskError> {
+    if matches!(id, "" | "." | "..") {
+        return Err(ZendeskError::NotFound);
+    }
+    let mut segment = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            segment.push(char::from(byte));
+        } else {
+            segment.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    Ok(segment)
 }
 
 /// Splits a markdown reply into messages Zendesk accepts: each at most `max` characters, and
@@ -463,6 +519,42 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(words(&parts.join(" ")), words(&reply));
+    }
+
+    #[test]
+    fn ids_stay_inside_their_path_segment() {
+        assert_eq!(
+            path_segment("65a1f0c2e4b0c1d2e3f4a5b6").unwrap(),
+            "65a1f0c2e4b0c1d2e3f4a5b6"
+        );
+        assert_eq!(path_segment("x/../y").unwrap(), "x%2F..%2Fy");
+        assert_eq!(path_segment("a?b#c d%").unwrap(), "a%3Fb%23c%20d%25");
+        assert_eq!(path_segment("é").unwrap(), "%C3%A9");
+        for climbing in ["", ".", ".."] {
+            assert!(matches!(
+                path_segment(climbing),
+                Err(ZendeskError::NotFound)
+            ));
+        }
+        let client = ConversationsClient::new(
+            reqwest::Client::new(),
+            "https://acme.zendesk.com",
+            "app",
+            "key",
+            &SecretString::from("secret"),
+            RetryPolicy::default(),
+        );
+        for (id, tail) in [("x/../other", "/messages"), ("x%2F..%2Fother", "")] {
+            let url = url::Url::parse(&client.conversation_url(id, tail).unwrap()).unwrap();
+            assert_eq!(
+                url.path_segments().unwrap().count(),
+                6 + usize::from(!tail.is_empty())
+            );
+            assert!(
+                url.path().starts_with("/sc/v2/apps/app/conversations/x%2"),
+                "{url}"
+            );
+        }
     }
 
     #[test]

@@ -8,7 +8,13 @@ use super::{SupportClient, ZendeskError};
 use crate::domain::{StoreConfig, TicketEvent};
 
 /// The JSON body both triggers send (only `event` differs). Zendesk renders every
-/// placeholder as a string.
+/// placeholder as a string, and pastes it into the body as it is, without JSON escaping: a
+/// requester named `Ana "the best" O'Neil` would break the JSON. So the body holds only
+/// placeholders that render as ids and timestamps, and only what Deskmate reads: the ticket,
+/// its brand (a store answers its own brand), who made the update (the bot's own updates are
+/// ignored) and when (`updated_at` keeps two deliveries' bodies apart, which de-duplication
+/// relies on when a delivery comes without Zendesk's invocation id). The worker reads
+/// everything else from the ticket itself.
 pub fn trigger_payload_template(event: TicketEvent) -> Value {
     let event = match event {
         TicketEvent::TicketCreated => "ticket_created",
@@ -18,14 +24,19 @@ pub fn trigger_payload_template(event: TicketEvent) -> Value {
         "event": event,
         "ticket_id": "{{ticket.id}}",
         "brand_id": "{{ticket.brand.id}}",
-        "requester_id": "{{ticket.requester.id}}",
-        "requester_email": "{{ticket.requester.email}}",
-        "requester_name": "{{ticket.requester.name}}",
         "current_user_id": "{{current_user.id}}",
-        "via": "{{ticket.via}}",
         "updated_at": "{{ticket.updated_at_with_timestamp}}"
     })
 }
+
+/// The placeholders the payload template may use: each renders as digits or an ISO 8601
+/// timestamp, never as text someone typed.
+pub const JSON_SAFE_PLACEHOLDERS: [&str; 4] = [
+    "{{ticket.id}}",
+    "{{ticket.brand.id}}",
+    "{{current_user.id}}",
+    "{{ticket.updated_at_with_timestamp}}",
+];
 
 fn condition(field: &str, value: impl Into<Value>) -> Value {
     json!({"field": field, "operator": "is", "value": value.into()})
@@ -103,4 +114,29 @@ pub async fn install_email_path(
         webhook_id,
         trigger_ids,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_payload_holds_only_placeholders_that_cannot_break_its_json() {
+        for event in [TicketEvent::TicketCreated, TicketEvent::CommentAdded] {
+            let body = serde_json::to_string(&trigger_payload_template(event)).unwrap();
+            let mut rest = body.as_str();
+            let mut found = 0;
+            while let Some(start) = rest.find("{{") {
+                let end = start + rest[start..].find("}}").expect("closed") + 2;
+                let placeholder = &rest[start..end];
+                assert!(
+                    JSON_SAFE_PLACEHOLDERS.contains(&placeholder),
+                    "{placeholder} may render as free text"
+                );
+                found += 1;
+                rest = &rest[end..];
+            }
+            assert_eq!(found, JSON_SAFE_PLACEHOLDERS.len());
+        }
+    }
 }

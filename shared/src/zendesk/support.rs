@@ -21,6 +21,58 @@ use crate::secrets::SecretStore;
 /// Zendesk lists at most 100 comments a page; a ticket longer than this many pages is cut.
 const MAX_COMMENT_PAGES: usize = 20;
 
+/// The page size Deskmate asks for: the largest both Zendesk APIs allow.
+pub(crate) const LIST_PAGE_SIZE: usize = 100;
+/// A list longer than this many pages is cut (10,000 webhooks, triggers or integrations).
+pub(crate) const MAX_LIST_PAGES: usize = 100;
+
+/// The next page of a Zendesk list, or `None` on the last one. Understands both APIs'
+/// pagination: cursor pages (`meta.has_more`, `meta.after_cursor`, `links.next`; the
+/// Conversations API spells them `hasMore` and `afterCursor`) and offset pages (`next_page`).
+/// The next request always goes to `base_url`'s origin: credentials never follow a link to
+/// another host.
+pub(crate) fn next_page_url(base_url: &str, current: &str, page: &Value) -> Option<String> {
+    let meta = &page["meta"];
+    let has_more = meta["has_more"].as_bool().or(meta["hasMore"].as_bool());
+    let text = |value: &Value| {
+        value
+            .as_str()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+    };
+    if has_more == Some(false) {
+        return None;
+    }
+    if has_more == Some(true)
+        && let Some(cursor) = text(&meta["after_cursor"]).or_else(|| text(&meta["afterCursor"]))
+    {
+        let mut url = url::Url::parse(current).ok()?;
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(name, _)| name != "page[after]" && name != "page[before]")
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+            .collect();
+        url.query_pairs_mut()
+            .clear()
+            .extend_pairs(kept)
+            .append_pair("page[after]", &cursor);
+        return Some(url.into());
+    }
+    let link = text(&page["links"]["next"]).or_else(|| text(&page["next_page"]))?;
+    on_origin(base_url, &link)
+}
+
+/// `link` (absolute, or a path) moved onto `base_url`'s scheme, host and port.
+fn on_origin(base_url: &str, link: &str) -> Option<String> {
+    let base = url::Url::parse(base_url).ok()?;
+    let mut url = base.join(link).ok()?;
+    url.set_scheme(base.scheme()).ok()?;
+    url.set_host(base.host_str()).ok()?;
+    url.set_port(base.port()).ok()?;
+    Some(url.into())
+}
+
 #[derive(Clone)]
 pub struct SupportClient {
     rest: RestClient,
@@ -70,6 +122,28 @@ impl SupportClient {
         self.rest.url(path)
     }
 
+    /// Every record under `key` of the list at `path`, page after page.
+    async fn list_all(&self, path: &str, key: &str) -> Result<Vec<Value>, ZendeskError> {
+        let mut records = Vec::new();
+        let mut next = Some(self.url(&format!("{path}?page[size]={LIST_PAGE_SIZE}")));
+        let mut asked = Vec::new();
+        while let Some(url) = next.take() {
+            if asked.contains(&url) || asked.len() == MAX_LIST_PAGES {
+                tracing::warn!(
+                    path,
+                    pages = asked.len(),
+                    "list cut: too many pages, or a page repeats"
+                );
+                break;
+            }
+            let page: Value = self.call(Method::GET, &url, None).await?;
+            records.extend(page[key].as_array().into_iter().flatten().cloned());
+            next = next_page_url(&self.rest.base_url, &url, &page);
+            asked.push(url);
+        }
+        Ok(records)
+    }
+
     /// The user the API token belongs to.
     pub async fn me(&self) -> Result<User, ZendeskError> {
         #[derive(Deserialize)]
@@ -103,13 +177,10 @@ impl SupportClient {
                 "data": {"token": bearer_token.expose_secret()}
             }
         }});
-        let listed: Value = self
-            .call(Method::GET, &self.url("/api/v2/webhooks"), None)
-            .await?;
-        let existing = listed["webhooks"]
-            .as_array()
+        let existing = self
+            .list_all("/api/v2/webhooks", "webhooks")
+            .await?
             .into_iter()
-            .flatten()
             .find(|w| w["name"] == name)
             .and_then(|w| w["id"].as_str().map(str::to_owned));
         if let Some(id) = existing {
@@ -152,13 +223,10 @@ impl SupportClient {
     /// returns its id.
     pub async fn upsert_trigger(&self, trigger: &Value) -> Result<u64, ZendeskError> {
         let body = json!({ "trigger": trigger });
-        let listed: Value = self
-            .call(Method::GET, &self.url("/api/v2/triggers"), None)
-            .await?;
-        let existing = listed["triggers"]
-            .as_array()
+        let existing = self
+            .list_all("/api/v2/triggers", "triggers")
+            .await?
             .into_iter()
-            .flatten()
             .find(|t| t["title"] == trigger["title"])
             .and_then(|t| t["id"].as_u64());
         let answer: Value = match existing {
@@ -184,6 +252,19 @@ impl SupportClient {
 #[derive(Deserialize)]
 struct TicketEnvelope {
     ticket: Ticket,
+}
+
+/// The ticket in an update's answer, if it carries every field Deskmate reads next.
+fn ticket_from_update_answer(answer: &Value) -> Option<Ticket> {
+    let ticket = answer.get("ticket")?;
+    let complete = Ticket::FIELDS_READ_AFTER_UPDATE
+        .iter()
+        .all(|field| ticket.get(*field).is_some())
+        && ticket["updated_at"].as_str().is_some_and(|s| !s.is_empty());
+    if !complete {
+        return None;
+    }
+    serde_json::from_value(ticket.clone()).ok()
 }
 
 #[derive(Deserialize)]
@@ -249,16 +330,27 @@ impl TicketDesk for SupportClient {
             .collect())
     }
 
+    /// The ticket as the update left it: from Zendesk's answer when that carries what the
+    /// next step reads ([`Ticket::FIELDS_READ_AFTER_UPDATE`]), else read again.
     async fn update_ticket(&self, id: u64, update: &TicketUpdate) -> Result<Ticket, ZendeskError> {
         let body = json!({ "ticket": update });
-        let envelope: TicketEnvelope = self
+        let answer: Value = self
             .call(
                 Method::PUT,
                 &self.url(&format!("/api/v2/tickets/{id}")),
                 Some(&body),
             )
             .await?;
-        Ok(envelope.ticket)
+        match ticket_from_update_answer(&answer) {
+            Some(ticket) => Ok(ticket),
+            None => {
+                tracing::debug!(
+                    ticket_id = id,
+                    "the update's answer lacks fields; reading the ticket again"
+                );
+                self.ticket(id).await
+            }
+        }
     }
 }
 
@@ -332,4 +424,297 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
         .user_agent(concat!("deskmate/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("the HTTP client configuration is valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use axum::extract::{Path, Query, State};
+    use axum::routing::get;
+
+    use super::*;
+
+    type Log = Arc<Mutex<Vec<String>>>;
+
+    /// Serves `router` on loopback; returns a client for it.
+    async fn client_for(router: axum::Router) -> SupportClient {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        SupportClient::new(
+            http_client(Duration::from_secs(5)),
+            base,
+            "bot@acme.test",
+            &SecretString::from("token"),
+            RetryPolicy::default(),
+        )
+    }
+
+    #[test]
+    fn next_pages_follow_both_apis_pagination_and_stay_on_our_host() {
+        let base = "http://127.0.0.1:8081";
+        // Support cursor pagination (webhooks, triggers with page[size]).
+        let page = json!({
+            "webhooks": [],
+            "meta": {"has_more": true, "after_cursor": "xyz", "before_cursor": "abc"},
+            "links": {"next": "https://acme.zendesk.com/api/v2/webhooks?page[size]=100&page[after]=xyz", "prev": null}
+        });
+        let current = format!("{base}/api/v2/webhooks?page[size]=100");
+        let next = next_page_url(base, &current, &page).unwrap();
+        assert!(
+            next.starts_with(&format!("{base}/api/v2/webhooks?")),
+            "{next}"
+        );
+        let pairs: Vec<(String, String)> = url::Url::parse(&next)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("page[size]".to_owned(), "100".to_owned()),
+                ("page[after]".to_owned(), "xyz".to_owned())
+            ]
+        );
+        let last = json!({"webhooks": [], "meta": {"has_more": false, "after_cursor": "xyz"}, "links": {"next": null}});
+        assert_eq!(next_page_url(base, &current, &last), None);
+
+        // A next link alone (no cursor) is followed, on our host.
+        let linked = json!({"meta": {"has_more": true}, "links": {"next": "https://acme.zendesk.com/api/v2/webhooks?page[after]=q"}});
+        assert_eq!(
+            next_page_url(base, &current, &linked).unwrap(),
+            format!("{base}/api/v2/webhooks?page[after]=q")
+        );
+
+        // Offset pagination (triggers without page[size]).
+        let offset = json!({"triggers": [], "next_page": "https://acme.zendesk.com/api/v2/triggers.json?page=2", "previous_page": null, "count": 150});
+        assert_eq!(
+            next_page_url(base, &format!("{base}/api/v2/triggers"), &offset).unwrap(),
+            format!("{base}/api/v2/triggers.json?page=2")
+        );
+        let offset_last = json!({"triggers": [], "next_page": null, "count": 150});
+        assert_eq!(next_page_url(base, &current, &offset_last), None);
+
+        // Conversations cursor pagination keeps the filter.
+        let conversations =
+            format!("{base}/sc/v2/apps/app1/integrations?filter[types]=custom&page[size]=100");
+        let page = json!({"integrations": [], "meta": {"hasMore": true, "afterCursor": "5e1606762556d93e9c176f69"}, "links": {"next": "https://acme.zendesk.com/sc/v2/apps/app1/integrations?page[after]=5e1606762556d93e9c176f69"}});
+        let next = next_page_url(base, &conversations, &page).unwrap();
+        let pairs: Vec<(String, String)> = url::Url::parse(&next)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect();
+        assert!(
+            pairs.contains(&("filter[types]".into(), "custom".into())),
+            "{next}"
+        );
+        assert!(
+            pairs.contains(&("page[after]".into(), "5e1606762556d93e9c176f69".into())),
+            "{next}"
+        );
+        let done = json!({"integrations": [], "meta": {"hasMore": false}});
+        assert_eq!(next_page_url(base, &conversations, &done), None);
+    }
+
+    /// Zendesk's Update Ticket example answer, in its shape: the audit and a ticket without
+    /// `updated_at` (written here from the docs, not copied).
+    fn update_answer_without_stamp(id: u64) -> Value {
+        json!({
+            "audit": {"events": [{"id": 1564245, "type": "Comment", "author_id": 5246746, "public": false, "body": "Escalated."}]},
+            "ticket": {"id": id, "subject": "My printer is on fire!", "status": "open", "assignee_id": 235323, "requester_id": 20978392}
+        })
+    }
+
+    fn full_ticket(id: u64) -> Value {
+        json!({"ticket": {
+            "id": id, "subject": "My printer is on fire!", "status": "open", "requester_id": 20978392,
+            "assignee_id": null, "tags": ["deskmate_escalated"], "updated_at": "2026-11-21T10:00:07Z",
+            "via": {"channel": "email"}
+        }})
+    }
+
+    #[tokio::test]
+    async fn an_update_answer_without_its_stamp_is_followed_by_a_fresh_read() {
+        let log: Log = Arc::default();
+        let router = axum::Router::new()
+            .route(
+                "/api/v2/tickets/{id}",
+                get(|State(log): State<Log>, Path(id): Path<u64>| async move {
+                    log.lock().unwrap().push("GET".into());
+                    axum::Json(full_ticket(id))
+                })
+                .put(|State(log): State<Log>, Path(id): Path<u64>| async move {
+                    log.lock().unwrap().push("PUT".into());
+                    axum::Json(update_answer_without_stamp(id))
+                }),
+            )
+            .with_state(log.clone());
+        let client = client_for(router).await;
+        let update = TicketUpdate {
+            assignee_id: Some(None),
+            updated_stamp: Some("2026-11-21T10:00:00Z".into()),
+            safe_update: true,
+            ..TicketUpdate::default()
+        };
+        let ticket = client.update_ticket(35436, &update).await.unwrap();
+        assert_eq!(ticket.updated_at, "2026-11-21T10:00:07Z");
+        assert_eq!(ticket.assignee_id, None);
+        assert_eq!(*log.lock().unwrap(), ["PUT", "GET"]);
+    }
+
+    #[tokio::test]
+    async fn a_complete_update_answer_is_taken_as_it_is() {
+        let log: Log = Arc::default();
+        let router = axum::Router::new()
+            .route(
+                "/api/v2/tickets/{id}",
+                get(|State(log): State<Log>, Path(id): Path<u64>| async move {
+                    log.lock().unwrap().push("GET".into());
+                    axum::Json(full_ticket(id))
+                })
+                .put(|State(log): State<Log>, Path(id): Path<u64>| async move {
+                    log.lock().unwrap().push("PUT".into());
+                    let mut answer = full_ticket(id);
+                    answer["audit"] = json!({"events": []});
+                    axum::Json(answer)
+                }),
+            )
+            .with_state(log.clone());
+        let client = client_for(router).await;
+        let ticket = client
+            .update_ticket(7, &TicketUpdate::default())
+            .await
+            .unwrap();
+        assert_eq!(ticket.updated_at, "2026-11-21T10:00:07Z");
+        assert_eq!(*log.lock().unwrap(), ["PUT"]);
+    }
+
+    fn id_text(id: &Value) -> String {
+        id.as_str().map_or_else(|| id.to_string(), str::to_owned)
+    }
+
+    #[tokio::test]
+    async fn setup_finds_its_webhook_and_trigger_past_the_first_page() {
+        const PER_PAGE: usize = 2;
+        let log: Log = Arc::default();
+        // Five other webhooks first, then Deskmate's; five other triggers, then Deskmate's.
+        let webhooks: Vec<Value> = (1..=6)
+            .map(|i| {
+                let name = if i == 6 {
+                    "Deskmate events (acme)".to_owned()
+                } else {
+                    format!("Other {i}")
+                };
+                json!({"id": format!("01W{i}"), "name": name})
+            })
+            .collect();
+        let triggers: Vec<Value> = (1..=6)
+            .map(|i| {
+                let title = if i == 6 {
+                    "Deskmate (acme): notify".to_owned()
+                } else {
+                    format!("Other {i}")
+                };
+                json!({"id": 100 + i, "title": title})
+            })
+            .collect();
+        let cursor_page = |all: &[Value],
+                           key: &str,
+                           query: &HashMap<String, String>,
+                           path: &str| {
+            let start = query.get("page[after]").map_or(0, |after| {
+                all.iter()
+                    .position(|r| id_text(&r["id"]) == *after)
+                    .unwrap()
+                    + 1
+            });
+            let end = (start + PER_PAGE).min(all.len());
+            let more = end < all.len();
+            let cursor = id_text(&all[end - 1]["id"]);
+            json!({
+                key: all[start..end],
+                "meta": {"has_more": more, "after_cursor": if more { json!(cursor) } else { Value::Null }},
+                "links": {"next": if more { json!(format!("https://acme.zendesk.com{path}?page[after]={cursor}")) } else { Value::Null }},
+            })
+        };
+        let router = axum::Router::new()
+            .route(
+                "/api/v2/webhooks",
+                get({
+                    let webhooks = webhooks.clone();
+                    move |State(log): State<Log>, Query(q): Query<HashMap<String, String>>| async move {
+                        log.lock().unwrap().push("GET webhooks".into());
+                        axum::Json(cursor_page(&webhooks, "webhooks", &q, "/api/v2/webhooks"))
+                    }
+                })
+                .post(|State(log): State<Log>| async move {
+                    log.lock().unwrap().push("POST webhook".into());
+                    axum::Json(json!({"webhook": {"id": "01NEW"}}))
+                }),
+            )
+            .route(
+                "/api/v2/webhooks/{id}",
+                axum::routing::put(|State(log): State<Log>, Path(id): Path<String>| async move {
+                    log.lock().unwrap().push(format!("PUT webhook {id}"));
+                    axum::http::StatusCode::NO_CONTENT
+                }),
+            )
+            .route(
+                "/api/v2/triggers",
+                get({
+                    let triggers = triggers.clone();
+                    move |State(log): State<Log>, Query(q): Query<HashMap<String, String>>| async move {
+                        log.lock().unwrap().push("GET triggers".into());
+                        axum::Json(cursor_page(&triggers, "triggers", &q, "/api/v2/triggers"))
+                    }
+                })
+                .post(|State(log): State<Log>| async move {
+                    log.lock().unwrap().push("POST trigger".into());
+                    axum::Json(json!({"trigger": {"id": 999}}))
+                }),
+            )
+            .route(
+                "/api/v2/triggers/{id}",
+                axum::routing::put(|State(log): State<Log>, Path(id): Path<u64>| async move {
+                    log.lock().unwrap().push(format!("PUT trigger {id}"));
+                    axum::Json(json!({"trigger": {"id": id}}))
+                }),
+            )
+            .with_state(log.clone());
+        let client = client_for(router).await;
+        let id = client
+            .upsert_webhook(
+                "Deskmate events (acme)",
+                "https://deskmate.test/webhooks/zendesk/acme",
+                &SecretString::from("dmw_x"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(id, "01W6");
+        let trigger = client
+            .upsert_trigger(
+                &json!({"title": "Deskmate (acme): notify", "conditions": {}, "actions": []}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(trigger, 106);
+        let log = log.lock().unwrap().clone();
+        assert_eq!(
+            log,
+            [
+                "GET webhooks",
+                "GET webhooks",
+                "GET webhooks",
+                "PUT webhook 01W6",
+                "GET triggers",
+                "GET triggers",
+                "GET triggers",
+                "PUT trigger 106"
+            ]
+        );
+    }
 }
