@@ -82,3 +82,36 @@ async fn a_person_writing_in_a_conversation_deskmate_holds_makes_it_step_back_si
         "the bot said nothing more, not even a hand-off notice"
     );
 }
+
+#[tokio::test]
+async fn register_reaches_a_widget_past_the_first_page_of_integrations() {
+    let app = TestApp::spawn().await;
+    app.enable_messaging().await;
+    let brand = app.sandbox.add_brand("Many");
+    let widgets: Vec<String> = (0..130)
+        .map(|i| app.sandbox.add_web_widget(brand, &format!("Widget {i}")))
+        .collect();
+    let last = widgets.last().expect("130 widgets");
+    app.add_store("Last Assistant", "# Returns\n30 days.\n", Some(last))
+        .await;
+    use deskmate_shared::state::WidgetRoutes;
+    app.state
+        .map_widget(&app.store.config, &widgets[0])
+        .await
+        .expect("the first store takes the first widget, so no store is the fallback");
+    let stack = deskmate_cli::admin::Stack {
+        table: app.aws.table.clone(),
+        aws_endpoint: Some(deskmate_e2e_tests::aws_endpoint()),
+        zendesk_url: Some(app.sandbox.base_url().to_owned()),
+        api_url: app.deskmate_url.clone(),
+    };
+    deskmate_cli::admin::switchboard_register(&stack, &app.account)
+        .await
+        .expect("the switchboard is registered");
+    assert_eq!(
+        app.sandbox.default_responder_of(last).as_deref(),
+        Some("deskmate"),
+        "the 130th widget is on the second page (100 a page at most)"
+    );
+    assert_eq!(app.sandbox.default_responder_of(&widgets[1]), None);
+}

@@ -248,10 +248,35 @@ async fn integrations(
     known(world.messaging.as_ref(), &app, None)?;
     let messaging = world.messaging.as_ref().expect("known");
     let types: Option<Vec<&str>> = query.get("filter[types]").map(|t| t.split(',').collect());
-    let list: Vec<Value> = messaging
+    // Cursor pages as Zendesk serves them: 25 by default, `page[after]` an integration id.
+    let size: usize = query
+        .get("page[size]")
+        .and_then(|size| size.parse().ok())
+        .unwrap_or(25)
+        .clamp(1, 100);
+    let matching: Vec<&crate::messaging::Integration> = messaging
         .integrations
         .iter()
         .filter(|i| types.as_ref().is_none_or(|t| t.contains(&i.kind.as_str())))
+        .collect();
+    let start = match query.get("page[after]") {
+        Some(after) => match matching.iter().position(|i| &i.id == after) {
+            Some(position) => position + 1,
+            None => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "Invalid page[after]",
+                ));
+            }
+        },
+        None => 0,
+    };
+    let page: Vec<&crate::messaging::Integration> =
+        matching.iter().skip(start).take(size).copied().collect();
+    let has_more = start + page.len() < matching.len();
+    let list: Vec<Value> = page
+        .iter()
         .map(|i| {
             let mut json = json!({"id": i.id, "type": i.kind, "status": "active", "displayName": i.display_name});
             if let Some(brand) = i.brand_id {
@@ -267,7 +292,18 @@ async fn integrations(
             json
         })
         .collect();
-    ok(json!({"integrations": list, "meta": {"hasMore": false}, "links": {}}))
+    let mut links = json!({});
+    if let (true, Some(last)) = (has_more, page.last()) {
+        let mut next = format!(
+            "{}/sc/v2/apps/{app}/integrations?page[after]={}&page[size]={size}",
+            world.base_url, last.id
+        );
+        if let Some(types) = query.get("filter[types]") {
+            next.push_str(&format!("&filter[types]={types}"));
+        }
+        links["next"] = json!(next);
+    }
+    ok(json!({"integrations": list, "meta": {"hasMore": has_more}, "links": links}))
 }
 
 /// Update Integration: only `defaultResponderId` (a switchboard integration id, or `null` for

@@ -173,6 +173,17 @@ impl FaultRule {
 pub(crate) struct Faults {
     rules: Vec<FaultRule>,
     calls: Vec<Call>,
+    requests: Vec<ApiRequest>,
+}
+
+/// One API request as the sandbox received it: what a conformance check reads.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ApiRequest {
+    pub call: Call,
+    pub method: String,
+    pub path: String,
+    /// The JSON body, when there was one.
+    pub body: Option<serde_json::Value>,
 }
 
 impl Faults {
@@ -192,6 +203,10 @@ impl Faults {
 
     pub fn calls(&self) -> &[Call] {
         &self.calls
+    }
+
+    pub fn requests(&self) -> &[ApiRequest] {
+        &self.requests
     }
 
     /// Logs a call and returns the fault it gets, if any.
@@ -270,7 +285,23 @@ pub(crate) async fn serve(
     let Some(call) = Call::classify(request.method(), request.uri().path()) else {
         return next.run(request).await;
     };
-    let fault = shared.world().faults.on_call(call);
+    // Keep the body for the request log, then hand the request on whole.
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let logged = ApiRequest {
+        call,
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        body: serde_json::from_slice(&bytes).ok(),
+    };
+    let request = Request::from_parts(parts, axum::body::Body::from(bytes));
+    let fault = {
+        let mut world = shared.world();
+        world.faults.requests.push(logged);
+        world.faults.on_call(call)
+    };
     let Some(fault) = fault else {
         return next.run(request).await;
     };

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-pub use faults::{Call, Fault, FaultRule};
+pub use faults::{ApiRequest, Call, Fault, FaultRule};
 pub use messaging::{ConversationMessage, ConversationView, MessagingKeys};
 use world::World;
 pub use world::{CommentView, Delivery, Role, TicketView, UserView};
@@ -253,6 +253,11 @@ impl Sandbox {
     }
 
     /// Support and Conversations API requests served so far.
+    /// Every API request served so far (both APIs), with its JSON body.
+    pub fn requests(&self) -> Vec<ApiRequest> {
+        self.shared.world().faults.requests().to_vec()
+    }
+
     pub fn api_requests(&self) -> usize {
         self.shared.world().faults.calls().len()
     }

@@ -48,10 +48,10 @@ impl Conversation {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageAuthor {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default)]
     pub kind: String,
     #[serde(default)]
     pub user_id: Option<String>,
@@ -59,10 +59,10 @@ pub struct MessageAuthor {
     pub display_name: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageContent {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default)]
     pub kind: String,
     #[serde(default)]
     pub text: Option<String>,
@@ -79,8 +79,13 @@ pub struct MessageSource {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {
+    // The spec makes every field optional: a message without one reads as empty (no author
+    // is neither the customer nor Deskmate; no text is left out of the transcript).
+    #[serde(default)]
     pub id: String,
+    #[serde(default)]
     pub author: MessageAuthor,
+    #[serde(default)]
     pub content: MessageContent,
     #[serde(default)]
     pub source: Option<MessageSource>,
@@ -500,6 +505,20 @@ fn pieces(text: &str, limit: usize) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn messages_missing_optional_fields_are_read() {
+        let messages: Vec<Message> = serde_json::from_value(serde_json::json!([
+            {"id": "1", "author": {"type": "user"}, "content": {"type": "text", "text": "hi"}},
+            {"id": "2"},
+            {"author": {"type": "business"}, "content": {"type": "image"}},
+        ]))
+        .expect("every optional field may be missing");
+        assert!(messages[0].from_user());
+        assert!(!messages[1].from_user() && messages[1].content.text.is_none());
+        assert_eq!(messages[2].id, "");
+    }
+
     use super::*;
 
     #[test]
