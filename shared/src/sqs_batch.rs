@@ -72,8 +72,8 @@ pub struct FailurePolicy {
 pub const UNANSWERED_ALERT: &str = "customer_unanswered";
 
 impl FailurePolicy {
-    /// Applies the policy to one failed message; `Err` means "report it as failed".
-    async fn settle(&self, message: &SqsMessage, error: JobError) -> Result<(), ()> {
+    /// Applies the policy to one failed message of `store`; `Err` means "report it as failed".
+    async fn settle(&self, message: &SqsMessage, store: &str, error: JobError) -> Result<(), ()> {
         let verdict = match self
             .schedule
             .decide(&error, age(message), receive_count(message))
@@ -99,6 +99,7 @@ impl FailurePolicy {
                 let body = message.body.as_deref().unwrap_or_default();
                 match dead_letters.dead_letter(body, &error.to_string()).await {
                     Ok(()) => {
+                        crate::measures::dead_lettered(store);
                         tracing::error!(error = %error, "job cannot succeed; sent to the dead-letter queue for a human");
                         Ok(())
                     }
@@ -110,6 +111,7 @@ impl FailurePolicy {
             }
             (Verdict::DeadLetter, None) => {
                 self.unanswered.fetch_add(1, Ordering::SeqCst);
+                crate::measures::unanswered(store);
                 tracing::error!(alert = UNANSWERED_ALERT, error = %error, "the thread could not be handed to a human");
                 Ok(())
             }
@@ -133,6 +135,7 @@ impl FailurePolicy {
         error: JobError,
     ) -> Result<(), QueueError> {
         let body = serde_json::to_string(job).expect("jobs always serialise");
+        let store = job.store_id().map_or_else(String::new, ToString::to_string);
         match (error.verdict(), &self.dead_letters) {
             (Verdict::Retry, _) => {
                 tracing::warn!(error = %error, kind = job.kind(), "a batched job failed; queued again on its own");
@@ -140,10 +143,12 @@ impl FailurePolicy {
             }
             (Verdict::DeadLetter, Some(dead_letters)) => {
                 tracing::error!(error = %error, kind = job.kind(), "a batched job cannot succeed; sent to the dead-letter queue");
+                crate::measures::dead_lettered(&store);
                 dead_letters.dead_letter(&body, &error.to_string()).await
             }
             (Verdict::DeadLetter, None) => {
                 self.unanswered.fetch_add(1, Ordering::SeqCst);
+                crate::measures::unanswered(&store);
                 tracing::error!(alert = UNANSWERED_ALERT, error = %error, job = %body, "the thread could not be handed to a human");
                 Ok(())
             }
@@ -178,10 +183,11 @@ where
         async move {
             let settled = match work.await {
                 Ok(outcome) => {
+                    crate::measures::job_done(&store_id, &outcome);
                     tracing::info!(outcome = outcome.kind(), detail = ?outcome, "job done");
                     Ok(())
                 }
-                Err(error) => policy.settle(&message, error).await,
+                Err(error) => policy.settle(&message, &store_id, error).await,
             };
             (message_id, settled)
         }

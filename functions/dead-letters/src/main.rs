@@ -11,6 +11,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     deskmate_shared::telemetry::init_tracing();
+    let metrics = deskmate_shared::measures::install("dead-letters");
     let config = WorkerConfig::from_env(&EnvReader::process())?;
     let dead_letter_queue = config
         .dead_letter_queue_url
@@ -34,7 +35,11 @@ async fn main() -> Result<(), Error> {
     });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let dead_letters = dead_letters.clone();
-        async move { Ok::<_, Error>(dead_letters.handle_batch(event.payload).await) }
+        async move {
+            let response = dead_letters.handle_batch(event.payload).await;
+            deskmate_shared::measures::flush(metrics);
+            Ok::<_, Error>(response)
+        }
     }))
     .await
 }

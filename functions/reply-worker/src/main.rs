@@ -9,6 +9,7 @@ use reply_worker::ReplyWorker;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     deskmate_shared::telemetry::init_tracing();
+    let metrics = deskmate_shared::measures::install("reply-worker");
     let config = WorkerConfig::from_env(&EnvReader::process())?;
     let sdk = deskmate_shared::aws::load_sdk_config().await;
     let aws = AwsAdapters::new(&sdk, &config.table_name, &config.queue_url);
@@ -24,7 +25,11 @@ async fn main() -> Result<(), Error> {
     ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = worker.clone();
-        async move { Ok::<_, Error>(worker.handle_batch(event.payload).await) }
+        async move {
+            let response = worker.handle_batch(event.payload).await;
+            deskmate_shared::measures::flush(metrics);
+            Ok::<_, Error>(response)
+        }
     }))
     .await
 }

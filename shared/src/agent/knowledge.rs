@@ -197,7 +197,7 @@ impl Agent for KnowledgeAgent {
             }),
         };
         if mentions_any(&question, HUMAN_REQUESTS) {
-            return Ok(escalate("The customer asked to talk to a person."));
+            return Ok(escalate(super::CUSTOMER_ASKED));
         }
         if mentions_any(&question, FRUSTRATION) {
             return Ok(escalate("The customer sounds frustrated."));

@@ -18,6 +18,9 @@ use crate::domain::{AgentSettings, StoreConfig};
 use crate::http_retry::RetryPolicy;
 use crate::secrets::SecretStore;
 
+/// The reason of a hand-off the customer asked for.
+pub const CUSTOMER_ASKED: &str = "The customer asked to talk to a person.";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Channel {
     Email,
@@ -176,12 +179,14 @@ pub async fn ask_agent(
     turn: &AgentTurn,
     budget: std::time::Duration,
 ) -> Result<AgentAnswer, AgentError> {
-    let deadline = Instant::now() + budget;
+    let started = Instant::now();
+    let deadline = started + budget;
     let answer = tokio::time::timeout_at(deadline, async {
         let agent = agents.agent_for(store).await?;
         agent.respond(turn, deadline).await
     })
     .await;
+    crate::measures::agent_latency(&store.id, started.elapsed());
     match answer {
         Ok(Err(AgentError::TimedOut(_))) | Err(_) => Err(AgentError::TimedOut(budget.as_secs())),
         Ok(answer) => answer,

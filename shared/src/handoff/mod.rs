@@ -166,7 +166,10 @@ impl Escalations {
             .begin_handoff(&store.id, thread, &intent, &owner, lease)
             .await?
         {
-            HandoffStart::Started => intent,
+            HandoffStart::Started => {
+                crate::measures::handoff(&store.id, &intent.reason);
+                intent
+            }
             HandoffStart::AlreadyDone => return Ok(HandoffOutcome::AlreadyEscalated),
             // An earlier hand-off whose attempt stopped is finished here; a live one is left
             // to its owner.

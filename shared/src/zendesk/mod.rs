@@ -44,6 +44,22 @@ pub enum ZendeskError {
 }
 
 impl ZendeskError {
+    /// A stable name of the error's class, for metrics and logs.
+    pub fn class(&self) -> &'static str {
+        match self {
+            ZendeskError::Unauthorized => "unauthorized",
+            ZendeskError::Forbidden(_) => "forbidden",
+            ZendeskError::NotFound => "not_found",
+            ZendeskError::Conflict => "conflict",
+            ZendeskError::RateLimited { .. } => "rate_limited",
+            ZendeskError::Rejected { .. } => "rejected",
+            ZendeskError::Unavailable(_) => "unavailable",
+            ZendeskError::OutcomeUnknown(_) => "outcome_unknown",
+            ZendeskError::Malformed(_) => "malformed",
+            ZendeskError::Credentials(_) => "credentials",
+        }
+    }
+
     /// Whether trying again later may help.
     pub fn is_transient(&self) -> bool {
         match self {

@@ -44,7 +44,21 @@ impl RestClient {
         format!("{}{path}", self.base_url)
     }
 
+    /// One API call under the retry policy; an error that remains is counted by class.
     pub(crate) async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<T, ZendeskError> {
+        let result = self.send(method, url, body).await;
+        if let Err(err) = &result {
+            crate::measures::zendesk_error(err.class());
+        }
+        result
+    }
+
+    async fn send<T: DeserializeOwned>(
         &self,
         method: Method,
         url: &str,
