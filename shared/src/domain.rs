@@ -249,6 +249,9 @@ impl BotState {
     }
 }
 
+/// The reason of a hand-off the customer asked for.
+pub const CUSTOMER_ASKED: &str = "The customer asked to talk to a person.";
+
 /// A hand-off as it was decided, recorded before the customer hears of it so that whoever
 /// resumes it (a redelivered job, the follow-up job, the dead-letter consumer) finishes the same
 /// hand-off: the same notice, the same note.

@@ -10,7 +10,6 @@ use metrics::{counter, histogram};
 use metrics_cloudwatch_embedded::Collector;
 
 use crate::domain::StoreId;
-use crate::failure::Outcome;
 
 /// The CloudWatch namespace of every Deskmate metric.
 pub const NAMESPACE: &str = "Deskmate";
@@ -39,14 +38,13 @@ pub fn flush(collector: Option<&'static Collector>) {
     }
 }
 
-/// A job of `store` (empty when it has none) finished with `outcome`.
-pub fn job_done(store: &str, outcome: &Outcome) {
+/// A job of `store` (empty when it has none) finished with the outcome named `outcome`
+/// (`Outcome::kind`).
+pub fn job_done(store: &str, outcome: &str) {
     let store = store.to_owned();
     match outcome {
-        Outcome::Replied { .. } | Outcome::Welcomed => {
-            counter!("RepliesPosted", "store" => store).increment(1)
-        }
-        Outcome::HandedBack { .. } => counter!("HandedBack", "store" => store).increment(1),
+        "replied" | "welcomed" => counter!("RepliesPosted", "store" => store).increment(1),
+        "handed_back" => counter!("HandedBack", "store" => store).increment(1),
         _ => {}
     }
 }
@@ -63,7 +61,7 @@ fn reason_kind(reason: &str) -> &'static str {
         "agent_failed"
     } else if reason.starts_with("Deskmate could not answer") {
         "dead_letter"
-    } else if reason == crate::agent::CUSTOMER_ASKED {
+    } else if reason == crate::domain::CUSTOMER_ASKED {
         "customer_asked"
     } else {
         "agent_decided"

@@ -183,7 +183,7 @@ where
         async move {
             let settled = match work.await {
                 Ok(outcome) => {
-                    crate::measures::job_done(&store_id, &outcome);
+                    crate::measures::job_done(&store_id, outcome.kind());
                     tracing::info!(outcome = outcome.kind(), detail = ?outcome, "job done");
                     Ok(())
                 }

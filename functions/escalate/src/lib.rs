@@ -320,9 +320,7 @@ impl EscalateTool {
             _ => Err(ToolError::Unauthorized),
         }
     }
-}
 
-impl EscalateTool {
     /// A store without a brand answers the tickets of every brand no other store of its
     /// account claims (as it answers the widgets no store claims); it may not escalate a
     /// ticket of a brand another store answers. A store with a brand is held to its brand by
@@ -333,7 +331,7 @@ impl EscalateTool {
         }
         let claimed: Vec<u64> = self
             .stores
-            .list_stores()
+            .stores_of_account(&store.subdomain)
             .await
             .map_err(|err| {
                 tracing::error!(error = %err, "could not read stores");
@@ -489,6 +487,34 @@ mod tests {
         assert!(
             message(json!({"ticket_id": 5, "summary": " "}))
                 .contains("field `summary` must not be empty")
+        );
+        assert!(
+            message(json!({"conversation_id": "x/../y", "summary": "x"}))
+                .contains("field `conversation_id` must be 1-64")
+        );
+        let long = message(json!({"ticket_id": "7".repeat(10_000), "summary": "x"}));
+        assert!(long.len() < 200 && long.ends_with("expected u64"), "{long}");
+    }
+
+    #[test]
+    fn the_description_embeds_plain_schemas_and_a_relative_server() {
+        let document = openapi_document();
+        assert_eq!(document["servers"], json!([{"url": "/"}]));
+        let schemas = document["components"]["schemas"].as_object().unwrap();
+        for (name, schema) in schemas {
+            for key in ["components", "definitions", "$defs", "$schema"] {
+                assert!(schema.get(key).is_none(), "{name} holds `{key}`");
+            }
+        }
+        let targets = &schemas["EscalateRequest"]["properties"];
+        for target in ["ticket_id", "conversation_id"] {
+            for key in ["nullable", "default"] {
+                assert!(targets[target].get(key).is_none(), "{target}.{key}");
+            }
+        }
+        assert_eq!(
+            targets["conversation_id"]["pattern"],
+            CONVERSATION_ID_PATTERN
         );
     }
 }

@@ -197,7 +197,7 @@ impl Agent for KnowledgeAgent {
             }),
         };
         if mentions_any(&question, HUMAN_REQUESTS) {
-            return Ok(escalate(super::CUSTOMER_ASKED));
+            return Ok(escalate(crate::domain::CUSTOMER_ASKED));
         }
         if mentions_any(&question, FRUSTRATION) {
             return Ok(escalate("The customer sounds frustrated."));

@@ -18,9 +18,6 @@ use crate::domain::{AgentSettings, StoreConfig};
 use crate::http_retry::RetryPolicy;
 use crate::secrets::SecretStore;
 
-/// The reason of a hand-off the customer asked for.
-pub const CUSTOMER_ASKED: &str = "The customer asked to talk to a person.";
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Channel {
     Email,

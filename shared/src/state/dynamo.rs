@@ -346,6 +346,28 @@ impl StoreDirectory for DynamoState {
         Ok(())
     }
 
+    async fn stores_of_account(&self, subdomain: &str) -> Result<Vec<StoreConfig>, StateError> {
+        let index = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :store)")
+            .expression_attribute_values(":pk", s(account_pk(subdomain)))
+            .expression_attribute_values(":store", s("STORE#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let ids: Vec<StoreId> = index
+            .items()
+            .iter()
+            .filter_map(|item| text(item, "store_id"))
+            .filter_map(|id| StoreId::parse(id).ok())
+            .collect();
+        let stores = futures::future::try_join_all(ids.iter().map(|id| self.store(id))).await?;
+        Ok(stores.into_iter().flatten().collect())
+    }
+
     async fn list_stores(&self) -> Result<Vec<StoreConfig>, StateError> {
         let mut stores = Vec::new();
         for item in self.scan_items(&["STORE#".into()]).await? {

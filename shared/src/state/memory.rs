@@ -72,6 +72,16 @@ impl StoreDirectory for MemoryState {
         Ok(())
     }
 
+    async fn stores_of_account(&self, subdomain: &str) -> Result<Vec<StoreConfig>, StateError> {
+        Ok(self
+            .tables()
+            .stores
+            .values()
+            .filter(|store| store.subdomain == subdomain)
+            .cloned()
+            .collect())
+    }
+
     async fn list_stores(&self) -> Result<Vec<StoreConfig>, StateError> {
         let mut stores: Vec<StoreConfig> = self.tables().stores.values().cloned().collect();
         stores.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));

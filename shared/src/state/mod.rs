@@ -32,6 +32,8 @@ pub trait StoreDirectory: Send + Sync {
     async fn store_for_tool_token(&self, hash: &TokenHash) -> Result<Option<StoreId>, StateError>;
     /// Every connected store (operator tooling; not for the request path).
     async fn list_stores(&self) -> Result<Vec<StoreConfig>, StateError>;
+    /// The stores of one Zendesk account (a query on the account's index, fit for requests).
+    async fn stores_of_account(&self, subdomain: &str) -> Result<Vec<StoreConfig>, StateError>;
     /// Removes the store and everything kept for it: its indexes, widget route, bot states,
     /// reply claims and delivery records.
     async fn delete_store(&self, store: &StoreConfig) -> Result<(), StateError>;

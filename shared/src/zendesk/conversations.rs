@@ -267,7 +267,9 @@ impl ConversationsClient {
             .rest
             .call(
                 Method::PATCH,
-                &self.rest.url(&format!("/integrations/{integration}")),
+                &self
+                    .rest
+                    .url(&format!("/integrations/{}", path_segment(integration)?)),
                 Some(&json!({ "defaultResponderId": responder })),
             )
             .await?;
