@@ -110,14 +110,9 @@ pub fn unavailable(what: &str, err: &dyn std::fmt::Display) -> Rejection {
     Rejection::Unavailable
 }
 
-/// The raw body of an API Gateway request (signatures are checked over these exact bytes).
-pub fn lambda_body(body: &lambda_http::Body) -> &[u8] {
-    match body {
-        lambda_http::Body::Text(text) => text.as_bytes(),
-        lambda_http::Body::Binary(bytes) => bytes,
-        _ => &[],
-    }
-}
+/// API Gateway's own payload cap: the routers take any body up to it, and each handler
+/// applies its tighter limit with a message that says so.
+pub const GATEWAY_BODY_LIMIT: usize = 10 * 1024 * 1024;
 
 #[cfg(test)]
 mod tests {

@@ -53,3 +53,37 @@ async fn twelve_conversations_in_one_payload_are_each_answered_once() {
         assert!(replies[0].text.contains("30 days"), "{}", replies[0].text);
     }
 }
+
+#[tokio::test]
+async fn an_event_whose_id_cannot_be_recorded_is_ignored_and_the_others_are_taken() {
+    let app = TestApp::spawn().await;
+    let setup = app.enable_messaging().await;
+    let message = |id: &str, conversation: &str| {
+        serde_json::json!({"id": id, "type": "conversation:message", "payload": {
+            "conversation": {"id": conversation, "type": "personal"},
+            "message": {"id": format!("m{conversation}"), "author": {"type": "user"},
+                "content": {"type": "text", "text": "Hi"},
+                "source": {"type": "web", "integrationId": "65a1f0c2e4b0c1d2e3f4a500"}}}})
+    };
+    let payload = serde_json::json!({"events": [
+        message(&"e".repeat(200), "65a1f0c2e4b0c1d2e3f4a501"),
+        message("65a1f0c2e4b0c1d2e3f4a5ff", "65a1f0c2e4b0c1d2e3f4a502"),
+    ]});
+    let response = reqwest::Client::new()
+        .post(app.conversations_url())
+        .header("x-api-key", &setup.shared_secret)
+        .json(&payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let answer: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(answer["events"][0]["status"], "ignored", "{answer}");
+    assert!(
+        answer["events"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("longer than 128")
+    );
+    assert_eq!(answer["events"][1]["status"], "queued", "{answer}");
+}

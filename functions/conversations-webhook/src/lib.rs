@@ -5,6 +5,9 @@
 //! every event of the payload on its own: de-duplicated by event id, routed to a store by the
 //! brand widget it came from, queued. It reads the table and writes to the queue, nothing else.
 
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use deskmate_shared::ingress::GATEWAY_BODY_LIMIT;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +30,9 @@ use serde_json::{Value, json};
 /// Conversations payloads can carry many events; anything larger is not one.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub const API_KEY_HEADER: &str = "x-api-key";
+/// Zendesk's event ids are 24 hex digits; anything much longer is not one (and would not fit
+/// a delivery record's key).
+const MAX_EVENT_ID_BYTES: usize = 128;
 
 /// The parts of the events Deskmate acts on; every other field and event type is tolerated.
 #[derive(Debug, Deserialize)]
@@ -231,7 +237,14 @@ impl ConversationsWebhook {
         let plans: Vec<(String, String, Plan)> = events
             .into_iter()
             .map(|(id, kind, event)| {
-                let plan = plan(&settings, &kind, event);
+                // One odd event is ignored on its own; the payload's others are still taken.
+                let plan = if id.len() > MAX_EVENT_ID_BYTES {
+                    Plan::Ignore(format!(
+                        "malformed event: its id is longer than {MAX_EVENT_ID_BYTES} bytes"
+                    ))
+                } else {
+                    plan(&settings, &kind, event)
+                };
                 (id, kind, plan)
             })
             .collect();
@@ -524,4 +537,25 @@ fn plan(settings: &ConversationsAccount, kind: &str, event: Value) -> Plan {
         },
         Err(reason) => Plan::Ignore(reason),
     }
+}
+
+/// The function's routes, as the template declares them and the local server serves them.
+pub const ROUTES: [(&str, &str); 1] = [("POST", "/webhooks/conversations/{account}")];
+
+/// The function's one HTTP router: served by `lambda_http` in Lambda, merged into the local
+/// server by `deskmate dev` and the tests.
+pub fn router(webhook: Arc<ConversationsWebhook>) -> axum::Router {
+    axum::Router::new()
+        .route(ROUTES[0].1, axum::routing::post(receive))
+        .with_state(webhook)
+        .layer(axum::extract::DefaultBodyLimit::max(GATEWAY_BODY_LIMIT))
+}
+
+async fn receive(
+    State(webhook): State<Arc<ConversationsWebhook>>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<String> {
+    webhook.respond(&account, &headers, &body).await
 }

@@ -10,6 +10,9 @@
 //! Both descriptions are generated from [`EscalateRequest`] and [`EscalateResponse`], the types
 //! the handler itself reads and writes.
 
+use axum::body::Bytes;
+use axum::extract::State;
+use deskmate_shared::ingress::GATEWAY_BODY_LIMIT;
 use std::sync::Arc;
 
 use deskmate_shared::auth::{TokenHash, bearer_token};
@@ -517,4 +520,32 @@ mod tests {
             CONVERSATION_ID_PATTERN
         );
     }
+}
+
+/// The function's routes, as the template declares them and the local server serves them.
+pub const ROUTES: [(&str, &str); 3] = [
+    ("POST", "/tools/escalate"),
+    ("GET", "/tools/escalate/schema"),
+    ("GET", "/tools/openapi.json"),
+];
+
+/// The function's one HTTP router: served by `lambda_http` in Lambda, merged into the local
+/// server by `deskmate dev` and the tests.
+pub fn router(tool: Arc<EscalateTool>) -> axum::Router {
+    axum::Router::new()
+        .route(ROUTES[0].1, axum::routing::post(receive))
+        .route(ROUTES[1].1, axum::routing::get(receive))
+        .route(ROUTES[2].1, axum::routing::get(receive))
+        .with_state(tool)
+        .layer(axum::extract::DefaultBodyLimit::max(GATEWAY_BODY_LIMIT))
+}
+
+async fn receive(
+    State(tool): State<Arc<EscalateTool>>,
+    method: Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<String> {
+    tool.respond(&method, uri.path(), &headers, &body).await
 }

@@ -3,13 +3,11 @@ use std::sync::Arc;
 use deskmate_shared::aws::AwsAdapters;
 use deskmate_shared::config::{EnvReader, WorkerConfig};
 use deskmate_shared::handoff::Escalations;
-use deskmate_shared::ingress::lambda_body;
 use deskmate_shared::zendesk::ZendeskConnector;
-use escalate::EscalateTool;
-use lambda_http::{Error, Request, service_fn};
+use escalate::{EscalateTool, router};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_http::Error> {
     deskmate_shared::telemetry::init_tracing();
     let config = WorkerConfig::from_env(&EnvReader::process())?;
     let sdk = deskmate_shared::aws::load_sdk_config().await;
@@ -20,22 +18,8 @@ async fn main() -> Result<(), Error> {
     ));
     let tool = Arc::new(EscalateTool {
         stores: aws.state.clone(),
-        escalations: Escalations::new(aws.state, zendesk, aws.queue),
+        escalations: Escalations::new(aws.state, zendesk, aws.queue)
+            .with_timing(config.handoff_timing()),
     });
-    lambda_http::run(service_fn(move |request: Request| {
-        let tool = tool.clone();
-        async move {
-            let path = request.uri().path().to_owned();
-            Ok::<_, Error>(
-                tool.respond(
-                    request.method(),
-                    &path,
-                    request.headers(),
-                    lambda_body(request.body()),
-                )
-                .await,
-            )
-        }
-    }))
-    .await
+    lambda_http::run(router(tool)).await
 }

@@ -1,14 +1,9 @@
-//! Deskmate's HTTP routes on a local server: what API Gateway does in AWS.
+//! Deskmate's HTTP routes on a local server, each function's own router: what API Gateway
+//! and Lambda do in AWS.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::HeaderMap;
-use axum::http::{Method, Uri};
-use axum::response::Response;
-use axum::routing::{get, post};
 use conversations_webhook::ConversationsWebhook;
 use deskmate_shared::config::IngressConfig;
 use deskmate_shared::handoff::{Escalations, HandoffTiming};
@@ -19,9 +14,6 @@ use deskmate_shared::state::{
 use deskmate_shared::zendesk::ZendeskConnector;
 use escalate::EscalateTool;
 use ticket_webhook::TicketWebhook;
-
-/// API Gateway's own payload cap; Deskmate's handlers apply their tighter limits themselves.
-const GATEWAY_BODY_LIMIT: usize = 10 * 1024 * 1024;
 
 /// The functions behind Deskmate's routes.
 #[derive(Clone)]
@@ -63,55 +55,22 @@ impl Functions {
     }
 }
 
-async fn zendesk_webhook(
-    State(functions): State<Functions>,
-    Path(store_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response<String> {
-    functions
-        .ticket_webhook
-        .respond(&store_id, &headers, &body)
-        .await
-}
-
-async fn conversations_webhook(
-    State(functions): State<Functions>,
-    Path(account): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response<String> {
-    functions
-        .conversations_webhook
-        .respond(&account, &headers, &body)
-        .await
-}
-
-async fn tools(
-    State(functions): State<Functions>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response<String> {
-    functions
-        .escalate_tool
-        .respond(&method, uri.path(), &headers, &body)
-        .await
-}
-
+/// Every function's own router on one server: the routes exactly as Lambda serves them.
 pub fn routes(functions: Functions) -> Router {
-    Router::new()
-        .route("/tools/escalate", post(tools))
-        .route("/tools/openapi.json", get(tools))
-        .route("/tools/escalate/schema", get(tools))
-        .route("/webhooks/zendesk/{store_id}", post(zendesk_webhook))
-        .route(
-            "/webhooks/conversations/{account}",
-            post(conversations_webhook),
-        )
-        .with_state(functions)
-        .layer(DefaultBodyLimit::max(GATEWAY_BODY_LIMIT))
+    ticket_webhook::router(functions.ticket_webhook)
+        .merge(conversations_webhook::router(
+            functions.conversations_webhook,
+        ))
+        .merge(escalate::router(functions.escalate_tool))
+}
+
+/// Every route Deskmate serves, as (method, path template): what the template must declare.
+pub fn all_routes() -> Vec<(&'static str, &'static str)> {
+    ticket_webhook::ROUTES
+        .into_iter()
+        .chain(conversations_webhook::ROUTES)
+        .chain(escalate::ROUTES)
+        .collect()
 }
 
 /// Serves `router` on `address` in the background; returns the base URL.
