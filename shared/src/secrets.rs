@@ -95,11 +95,9 @@ impl SecretStore for SecretsManagerStore {
     }
 }
 
-fn unavailable<E: ProvideErrorMetadata, R>(
-    err: aws_sdk_secretsmanager::error::SdkError<E, R>,
-) -> SecretsError
+fn unavailable<E, R>(err: aws_sdk_secretsmanager::error::SdkError<E, R>) -> SecretsError
 where
-    E: std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     match err.as_service_error() {

@@ -1,6 +1,7 @@
 //! Operator commands against a deployed stack: its DynamoDB table and Secrets Manager.
 
-use std::io::Read;
+// The operator commands' own modules live beside this file.
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,12 +20,16 @@ use deskmate_shared::zendesk::{
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
+use crate::aws;
+pub use crate::input::read_secret;
+use crate::input::read_secret_env_or_prompt;
 use crate::local::OperatorPorts;
 use crate::setup::SetupError;
 use crate::setup::{
     ConversationsCredentials, NewStore, connect_conversations, connect_store,
     explain_connection_error, normalize_subdomain,
 };
+use crate::zendesk_admin::ZendeskAdmin;
 
 /// Where the deployed stack keeps its state.
 pub struct Stack {
@@ -36,13 +41,68 @@ pub struct Stack {
     pub api_url: String,
 }
 
+/// What `api_url` holds when the stack's URL is not known (no `--stack-name` nor
+/// `DESKMATE_API_URL`): printed cards show it, and commands that give Zendesk a URL refuse it.
+pub const PLACEHOLDER_API_URL: &str = "https://YOUR-API-ID.execute-api.REGION.amazonaws.com";
+
+/// The stack's API URL, if it is one Zendesk can call: not a placeholder, and `https` (plain
+/// `http` only on a loopback address, for local runs against the sandbox).
+pub fn deployed_api_url(api_url: &str) -> Result<String, String> {
+    let url = api_url.trim().trim_end_matches('/');
+    let refuse = |why: &str| {
+        Err(format!(
+            "the stack's API URL {why}; pass --stack-name NAME (the deployed stack) or set DESKMATE_API_URL to its ApiUrl output"
+        ))
+    };
+    if url.is_empty() {
+        return refuse("is not known");
+    }
+    let lowered = url.to_ascii_lowercase();
+    if lowered.contains("your-api-id") || url.contains("REGION") || lowered.contains("example") {
+        return refuse(&format!("{url:?} is a placeholder"));
+    }
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|prefix| {
+            lowered
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        });
+    if !lowered.starts_with("https://") && !loopback {
+        return refuse(&format!("{url:?} is not an https:// URL"));
+    }
+    Ok(url.to_owned())
+}
+
+/// A knowledge file is kept in the store's DynamoDB item, which holds at most 400 KB.
+pub const MAX_KNOWLEDGE_BYTES: u64 = 350 * 1024;
+
+/// The markdown knowledge file at `path`, refused when it is too large for the store's item.
+pub fn read_knowledge(path: &str) -> Result<String, String> {
+    let size = std::fs::metadata(path)
+        .map_err(|err| format!("cannot read the knowledge file {path}: {err}"))?
+        .len();
+    if size > MAX_KNOWLEDGE_BYTES {
+        return Err(format!(
+            "the knowledge file {path} is {} KB; a store's knowledge file may be at most {} KB \
+             (it is kept in the store's DynamoDB item, which holds 400 KB): shorten it, or split \
+             the brand's topics across stores. Nothing was changed.",
+            size.div_ceil(1024),
+            MAX_KNOWLEDGE_BYTES / 1024
+        ));
+    }
+    std::fs::read_to_string(path)
+        .map_err(|err| format!("cannot read the knowledge file {path}: {err}"))
+}
+
 impl Stack {
+    /// The AWS configuration of this run (`--region`, `--profile`, credentials).
+    pub async fn sdk(&self) -> aws_config::SdkConfig {
+        aws::session_or_defaults(self.aws_endpoint.as_deref()).await
+    }
+
     pub async fn ports(&self) -> OperatorPorts {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(endpoint) = &self.aws_endpoint {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let sdk = loader.load().await;
+        let sdk = self.sdk().await;
         let state = Arc::new(DynamoState::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             &self.table,
@@ -60,7 +120,25 @@ impl Stack {
         }
     }
 
-    fn support_client(&self, subdomain: &str, email: &str, token: &SecretString) -> SupportClient {
+    pub fn zendesk_admin(
+        &self,
+        subdomain: &str,
+        email: &str,
+        token: &SecretString,
+    ) -> ZendeskAdmin {
+        ZendeskAdmin::new(
+            &account_base_url(subdomain, self.zendesk_url.as_deref()),
+            email,
+            token,
+        )
+    }
+
+    pub fn support_client(
+        &self,
+        subdomain: &str,
+        email: &str,
+        token: &SecretString,
+    ) -> SupportClient {
         SupportClient::new(
             http_client(Duration::from_secs(10)),
             account_base_url(subdomain, self.zendesk_url.as_deref()),
@@ -72,27 +150,6 @@ impl Stack {
             },
         )
     }
-}
-
-/// A secret from the environment, else from standard input (never from the command line,
-/// where it would land in shell history and process lists).
-pub fn read_secret(variable: &str, what: &str) -> Result<SecretString, String> {
-    if let Ok(value) = std::env::var(variable)
-        && !value.trim().is_empty()
-    {
-        return Ok(SecretString::from(value.trim().to_owned()));
-    }
-    let mut input = String::new();
-    std::io::stdin()
-        .read_to_string(&mut input)
-        .map_err(|err| format!("could not read the {what} from standard input: {err}"))?;
-    let value = input.trim();
-    if value.is_empty() {
-        return Err(format!(
-            "no {what}: set {variable} or pipe it on standard input"
-        ));
-    }
-    Ok(SecretString::from(value.to_owned()))
 }
 
 /// A store id from its name: `Acme Shoes` → `acme-shoes`.
@@ -129,13 +186,29 @@ pub async fn store_connect(
 ) -> Result<Value, String> {
     let subdomain = normalize_subdomain(&args.subdomain)?;
     let knowledge = match &args.knowledge {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|err| format!("cannot read the knowledge file {path}: {err}"))?,
+        Some(path) => read_knowledge(path)?,
         None => String::new(),
     };
     let id = args.id.unwrap_or_else(|| store_id_from_name(&args.name));
     let id = StoreId::parse(&id).map_err(|err| format!("store id {id:?}: {err}"))?;
     let ports = stack.ports().await;
+    let existing = ports
+        .stores
+        .store(&id)
+        .await
+        .map_err(|err| format!("could not read table {}: {err}", stack.table))?;
+    if let Some(existing) = existing {
+        return Err(format!(
+            "store {id} already exists ({} on {}.zendesk.com); change it with `deskmate store update --store {id} …` \
+             (e.g. --zendesk-token for a new API token, --knowledge FILE), or connect this one under another --id",
+            existing.name, existing.subdomain
+        ));
+    }
+    // A store connected again after `store disconnect`: its old token secret is pending
+    // deletion, and Secrets Manager writes no new value into such a secret.
+    let sdk = stack.sdk().await;
+    let secret_name = crate::setup::zendesk_token_secret_name(&id);
+    let restored = aws::restore_if_scheduled_for_deletion(&sdk, &secret_name).await?;
     let client = stack.support_client(&subdomain, &args.bot_email, &api_token);
     let connected = connect_store(
         ports.stores.as_ref(),
@@ -155,8 +228,17 @@ pub async fn store_connect(
             display_name: args.name,
         },
     )
-    .await
-    .map_err(|err| explain_connection_error(&subdomain, &err))?;
+    .await;
+    let connected = match connected {
+        Ok(connected) => connected,
+        Err(err) => {
+            if restored {
+                // Back to how `store disconnect` left it.
+                let _ = aws::delete_secret_recoverably(&sdk, &secret_name).await;
+            }
+            return Err(explain_connection_error(&subdomain, &err));
+        }
+    };
     let store = &connected.config;
     let api = stack.api_url.trim_end_matches('/');
     Ok(json!({
@@ -182,6 +264,7 @@ pub async fn zendesk_setup(
     print_only: bool,
 ) -> Result<Value, String> {
     let id = StoreId::parse(store_id).map_err(|err| format!("store id {store_id:?}: {err}"))?;
+    let api_url = deployed_api_url(&stack.api_url)?;
     let ports = stack.ports().await;
     let mut store = ports
         .stores
@@ -194,10 +277,7 @@ pub async fn zendesk_setup(
                 stack.table
             )
         })?;
-    let webhook_url = format!(
-        "{}/webhooks/zendesk/{id}",
-        stack.api_url.trim_end_matches('/')
-    );
+    let webhook_url = format!("{api_url}/webhooks/zendesk/{id}");
     if print_only {
         return Ok(json!({
             "store_id": id.as_str(),
@@ -264,28 +344,6 @@ pub fn render_card(card: &Value) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn store_ids_come_from_names() {
-        assert_eq!(store_id_from_name("Acme Shoes"), "acme-shoes");
-        assert_eq!(store_id_from_name("  Ça & Co.  "), "a-co");
-        assert!(StoreId::parse(&store_id_from_name(&"Long name ".repeat(20))).is_ok());
-    }
-}
-
-fn required_env(variable: &str, what: &str) -> Result<SecretString, String> {
-    std::env::var(variable)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .map(|v| SecretString::from(v.trim().to_owned()))
-        .ok_or_else(|| {
-            format!("set {variable} to the {what} (secrets are never taken from the command line)")
-        })
-}
-
 pub struct ConversationsArgs {
     pub account: String,
     pub app_id: String,
@@ -300,11 +358,11 @@ pub async fn conversations_connect(
     args: ConversationsArgs,
 ) -> Result<Value, String> {
     let account = normalize_subdomain(&args.account)?;
-    let key_secret = required_env(
+    let key_secret = read_secret_env_or_prompt(
         "DESKMATE_CONVERSATIONS_KEY_SECRET",
         "Conversations API key secret",
     )?;
-    let shared_secret = required_env(
+    let shared_secret = read_secret_env_or_prompt(
         "DESKMATE_CONVERSATIONS_SHARED_SECRET",
         "Conversations integration's shared secret",
     )?;
@@ -434,6 +492,38 @@ async fn load_store(
 pub async fn widgets_map(stack: &Stack, store_id: &str, widget: &str) -> Result<Value, String> {
     let ports = stack.ports().await;
     let store = load_store(&ports, stack, store_id).await?;
+    let account = &store.subdomain;
+    let settings = ports
+        .accounts
+        .account(account)
+        .await
+        .map_err(|err| err.to_string())?;
+    if settings.is_some() {
+        let client = conversations_client(stack, &ports, account).await?;
+        let widgets = client.integrations("web").await.map_err(|err| {
+            format!("could not list the Web Widgets of {account}.zendesk.com: {err}")
+        })?;
+        if !widgets.iter().any(|w| w["id"] == widget) {
+            let known: Vec<String> = widgets
+                .iter()
+                .map(|w| {
+                    format!(
+                        "{} ({})",
+                        w["id"].as_str().unwrap_or("?"),
+                        w["displayName"].as_str().unwrap_or("unnamed")
+                    )
+                })
+                .collect();
+            let known = if known.is_empty() {
+                "it has none".to_owned()
+            } else {
+                format!("its widgets are: {}", known.join(", "))
+            };
+            return Err(format!(
+                "{widget} is not a Web Widget of {account}.zendesk.com; {known} (see `deskmate widgets list --account {account}`)"
+            ));
+        }
+    }
     match ports.widgets.map_widget(&store, widget).await {
         Ok(()) => Ok(json!({
             "store_id": store.id.as_str(),
@@ -697,41 +787,205 @@ pub async fn store_rotate_token(
     Ok(json!({"store_id": store.id.as_str(), field: token.expose_secret(), "next": next}))
 }
 
-/// `deskmate store disconnect`: removes the store's secrets and state; Zendesk is left as it
-/// is, and the answer says what to remove there.
-pub async fn store_disconnect(stack: &Stack, store_id: &str) -> Result<Value, String> {
+/// The Secrets Manager name of the store's AI agent credential, if its backend has one.
+pub fn agent_secret_name(agent: &AgentSettings) -> Option<&str> {
+    match agent {
+        AgentSettings::Knowledge { .. } => None,
+        AgentSettings::Openai { api_key_secret, .. } => Some(api_key_secret),
+        AgentSettings::Webhook { signing_secret, .. } => Some(signing_secret),
+    }
+}
+
+/// The names `zendesk setup` gives the store's webhook and triggers.
+pub fn email_path_names(store: &deskmate_shared::domain::StoreConfig) -> (String, [String; 2]) {
+    let titles =
+        email_triggers(store, "").map(|t| t["title"].as_str().unwrap_or_default().to_owned());
+    (format!("Deskmate events ({})", store.id), titles)
+}
+
+/// Deletes the store's triggers, then its webhook (Zendesk keeps a webhook that triggers
+/// still use), found by the names `zendesk setup` gives them; returns what it removed.
+async fn remove_email_path(
+    stack: &Stack,
+    ports: &OperatorPorts,
+    store: &deskmate_shared::domain::StoreConfig,
+) -> Result<Vec<String>, String> {
+    let token = ports.secrets.secret(&store.zendesk_token_secret).await.map_err(|err| {
+        format!(
+            "cannot remove the store's webhook and triggers: its Zendesk API token is unreadable ({err}); \
+             nothing was removed. Disconnect without --remove-zendesk and remove them by hand"
+        )
+    })?;
+    let zendesk = stack.zendesk_admin(&store.subdomain, &store.bot_email, &token);
+    let (webhook_name, titles) = email_path_names(store);
+    let mut removed = Vec::new();
+    let failed = |removed: &[String], err: ZendeskError| {
+        let why = match err {
+            ZendeskError::Unauthorized => format!(
+                "Zendesk refused the store's API token (401); give it a working one with `deskmate store update --store {} --zendesk-token`, or disconnect without --remove-zendesk and remove them by hand",
+                store.id
+            ),
+            other => other.to_string(),
+        };
+        let done = if removed.is_empty() {
+            "nothing was removed".to_owned()
+        } else {
+            format!("removed so far: {}", removed.join(", "))
+        };
+        format!(
+            "could not remove the store's webhook and triggers in Zendesk: {why}; {done}; the store is still connected"
+        )
+    };
+    let triggers = zendesk
+        .triggers()
+        .await
+        .map_err(|err| failed(&removed, err))?;
+    for trigger in triggers
+        .iter()
+        .filter(|t| titles.iter().any(|title| t["title"] == title.as_str()))
+    {
+        let Some(id) = trigger["id"].as_u64() else {
+            continue;
+        };
+        zendesk
+            .delete_trigger(id)
+            .await
+            .map_err(|err| failed(&removed, err))?;
+        removed.push(format!(
+            "trigger \"{}\" (#{id})",
+            trigger["title"].as_str().unwrap_or_default()
+        ));
+    }
+    let webhooks = zendesk
+        .webhooks()
+        .await
+        .map_err(|err| failed(&removed, err))?;
+    for webhook in webhooks
+        .iter()
+        .filter(|w| w["name"] == webhook_name.as_str())
+    {
+        let Some(id) = webhook["id"].as_str() else {
+            continue;
+        };
+        zendesk
+            .delete_webhook(id)
+            .await
+            .map_err(|err| failed(&removed, err))?;
+        removed.push(format!("webhook \"{webhook_name}\" ({id})"));
+    }
+    Ok(removed)
+}
+
+/// `deskmate store disconnect`: removes the store's secrets (recoverable for 7 days) and its
+/// state; with `remove_zendesk`, first its webhook and triggers in Zendesk. The answer says
+/// what is left to remove in Zendesk.
+pub async fn store_disconnect(
+    stack: &Stack,
+    store_id: &str,
+    remove_zendesk: bool,
+) -> Result<Value, String> {
     let ports = stack.ports().await;
     let store = load_store(&ports, stack, store_id).await?;
-    ports
-        .vault
-        .delete_secret(&store.zendesk_token_secret)
+    let removed_in_zendesk = if remove_zendesk {
+        remove_email_path(stack, &ports, &store).await?
+    } else {
+        Vec::new()
+    };
+    let stores = ports
+        .stores
+        .list_stores()
         .await
-        .map_err(|err| format!("could not delete the store's API token secret: {err}"))?;
+        .map_err(|err| err.to_string())?;
+    let mut secrets = vec![store.zendesk_token_secret.clone()];
+    if let Some(name) = agent_secret_name(&store.agent) {
+        let shared = stores
+            .iter()
+            .any(|s| s.id != store.id && agent_secret_name(&s.agent) == Some(name));
+        if !shared {
+            secrets.push(name.to_owned());
+        }
+    }
+    let sdk = stack.sdk().await;
+    for name in &secrets {
+        aws::delete_secret_recoverably(&sdk, name).await?;
+    }
     ports
         .stores
         .delete_store(&store)
         .await
         .map_err(|err| err.to_string())?;
-    let others = ports
-        .stores
-        .list_stores()
-        .await
-        .map_err(|err| err.to_string())?
-        .into_iter()
-        .filter(|s| s.subdomain == store.subdomain)
+    let others = stores
+        .iter()
+        .filter(|s| s.id != store.id && s.subdomain == store.subdomain)
         .count();
-    let mut remove = vec![
-        format!("the webhook \"Deskmate events ({})\"", store.id),
-        format!("its triggers \"Deskmate ({}): …\"", store.id),
-    ];
+    let mut remove = Vec::new();
+    if !remove_zendesk {
+        let (webhook, titles) = email_path_names(&store);
+        remove.push(format!("the webhook \"{webhook}\""));
+        remove.extend(
+            titles
+                .iter()
+                .map(|title| format!("the trigger \"{title}\"")),
+        );
+    }
     if others == 0 {
         remove.push("the Conversations integration (the account's last store is gone)".into());
         remove.push(format!("the bot user {} (optional)", store.bot_email));
     }
+    let days = aws::RECOVERY_WINDOW_DAYS;
     Ok(json!({
         "store_id": store.id.as_str(),
-        "removed": ["Zendesk API token secret", "store settings and tokens", "widget mapping", "bot state and reply records"],
+        "removed": ["store settings and tokens", "widget mapping", "bot state and reply records"],
+        "secrets_deleted": secrets,
+        "secrets_recoverable_for_days": days,
+        "restore_a_secret": format!("aws secretsmanager restore-secret --secret-id NAME (within {days} days)"),
+        "removed_in_zendesk": removed_in_zendesk,
         "remove_in_zendesk": remove,
         "stores_left_on_account": others,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_ids_come_from_names() {
+        assert_eq!(store_id_from_name("Acme Shoes"), "acme-shoes");
+        assert_eq!(store_id_from_name("  Ça & Co.  "), "a-co");
+        assert!(StoreId::parse(&store_id_from_name(&"Long name ".repeat(20))).is_ok());
+    }
+
+    #[test]
+    fn only_a_deployed_api_url_is_given_to_zendesk() {
+        for url in [
+            "https://abc123.execute-api.eu-west-1.amazonaws.com",
+            "https://abc123.execute-api.eu-west-1.amazonaws.com/",
+            "https://support-bot.acme.com",
+            "http://127.0.0.1:8080",
+            "http://localhost:3000",
+        ] {
+            assert_eq!(
+                deployed_api_url(url).as_deref(),
+                Ok(url.trim_end_matches('/')),
+                "{url}"
+            );
+        }
+        for url in [
+            PLACEHOLDER_API_URL,
+            "https://YOUR-API-ID.execute-api.eu-west-1.amazonaws.com",
+            "https://abc.execute-api.REGION.amazonaws.com",
+            "https://api.example.com",
+            "http://abc123.execute-api.eu-west-1.amazonaws.com",
+            "http://localhost.attacker.test",
+            "abc123.execute-api.eu-west-1.amazonaws.com",
+            "",
+        ] {
+            let err = deployed_api_url(url).unwrap_err();
+            assert!(
+                err.contains("--stack-name") && err.contains("DESKMATE_API_URL"),
+                "{url}: {err}"
+            );
+        }
+    }
 }

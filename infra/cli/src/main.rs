@@ -4,16 +4,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use deskmate_cli::admin::{self, ConnectArgs, Stack, read_secret, render_card};
+use deskmate_cli::admin::{
+    self, ConnectArgs, PLACEHOLDER_API_URL, Stack, read_secret, render_card,
+};
+use deskmate_cli::aws::{self, AwsOptions, StackOutputs};
 use deskmate_cli::demo::{DEMO_ACCOUNT, DEMO_KNOWLEDGE, DEMO_STORE, DemoAccount, run_demo};
+use deskmate_cli::doctor::{self, DoctorOptions};
 use deskmate_cli::local::{LocalStack, Services};
 use deskmate_cli::sandbox::{describe, start_sandbox};
 use deskmate_cli::setup::{ConnectedStore, NewStore, connect_store};
+use deskmate_cli::update::{self, AgentKind, UpdateArgs};
 use deskmate_shared::domain::{AgentSettings, StoreId, TicketEvent};
 use deskmate_shared::http_retry::RetryPolicy;
 use deskmate_shared::zendesk::setup::trigger_payload_template;
 use deskmate_shared::zendesk::{SupportClient, account_base_url, http_client};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 /// Deskmate: an AI teammate inside Zendesk. Operator and local-run commands.
@@ -59,6 +64,27 @@ enum Command {
     /// The account's messaging switchboard.
     #[command(subcommand)]
     Switchboard(SwitchboardCommand),
+    /// Check a store from the stack to Zendesk: the table, the API, the store, its Zendesk
+    /// token and bot user, the webhook and both triggers, the Conversations credentials, the
+    /// switchboard, the widget mapping and the queues. One line per check (✓ or ✗), each
+    /// failure with its fix; exits non-zero when a check fails.
+    ///
+    /// Example: deskmate doctor --store acme-shoes --stack-name deskmate --region eu-west-1
+    Doctor {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// The store id.
+        #[arg(long)]
+        store: String,
+        /// The job queue (the JobQueueUrl output), to show its depth; read from the stack
+        /// with --stack-name.
+        #[arg(long, env = "DESKMATE_QUEUE_URL")]
+        queue_url: Option<String>,
+        /// The dead-letter queue (the DeadLetterQueueUrl output); read from the stack with
+        /// --stack-name.
+        #[arg(long, env = "DESKMATE_DEAD_LETTER_QUEUE_URL")]
+        dead_letter_queue_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -69,7 +95,7 @@ enum SwitchboardCommand {
     /// default responder, which takes every other channel, is left as it is. Run it after
     /// mapping widgets; safe to run again; prints the switchboard before and after.
     ///
-    /// Example: deskmate switchboard register --account acme --table deskmate-StateTable-XYZ
+    /// Example: deskmate switchboard register --account acme --stack-name deskmate
     Register {
         #[command(flatten)]
         stack: StackArgs,
@@ -84,7 +110,7 @@ enum ConversationsCommand {
     /// the API. Secrets come from DESKMATE_CONVERSATIONS_KEY_SECRET and
     /// DESKMATE_CONVERSATIONS_SHARED_SECRET.
     ///
-    /// Example: deskmate conversations connect --account acme --app-id 5f1... --key-id app_5f2... --integration-id 6a0... --table deskmate-StateTable-XYZ
+    /// Example: deskmate conversations connect --account acme --app-id 5f1... --key-id app_5f2... --integration-id 6a0... --stack-name deskmate
     Connect {
         #[command(flatten)]
         stack: StackArgs,
@@ -105,7 +131,7 @@ enum ConversationsCommand {
 enum WidgetsCommand {
     /// List every brand's Web Widget: integration id, name, status, mapped store.
     ///
-    /// Example: deskmate widgets list --account acme --table deskmate-StateTable-XYZ
+    /// Example: deskmate widgets list --account acme --stack-name deskmate
     List {
         #[command(flatten)]
         stack: StackArgs,
@@ -114,7 +140,7 @@ enum WidgetsCommand {
     },
     /// Route a brand's widget to a store (a widget routes to one store only).
     ///
-    /// Example: deskmate widgets map --store acme-shoes --widget 5ecff63ffc3ab25f4561c8a0 --table deskmate-StateTable-XYZ
+    /// Example: deskmate widgets map --store acme-shoes --widget 5ecff63ffc3ab25f4561c8a0 --stack-name deskmate
     Map {
         #[command(flatten)]
         stack: StackArgs,
@@ -125,7 +151,7 @@ enum WidgetsCommand {
     },
     /// Free a store's widget (the store then answers the account's unmapped widgets).
     ///
-    /// Example: deskmate widgets unmap --store acme-shoes --table deskmate-StateTable-XYZ
+    /// Example: deskmate widgets unmap --store acme-shoes --stack-name deskmate
     Unmap {
         #[command(flatten)]
         stack: StackArgs,
@@ -139,7 +165,7 @@ enum ZendeskCommand {
     /// Create or update the store's webhook and its two triggers through the Zendesk API, and
     /// keep the webhook's signing secret so deliveries are verified. Safe to run again.
     ///
-    /// Example: deskmate zendesk setup --store acme-shoes --table deskmate-StateTable-XYZ --api-url https://abc.execute-api.eu-west-1.amazonaws.com
+    /// Example: deskmate zendesk setup --store acme-shoes --stack-name deskmate
     Setup {
         #[command(flatten)]
         stack: StackArgs,
@@ -152,19 +178,26 @@ enum ZendeskCommand {
     },
 }
 
-/// Where the deployed stack is; flags or environment.
+/// Where the deployed stack is, and how to reach AWS; flags or environment.
 #[derive(clap::Args)]
 struct StackArgs {
-    /// The stack's DynamoDB table (the StateTableName output).
+    /// The deployed stack's CloudFormation name (as given to `sam deploy`): the table, API URL
+    /// and queues are read from its outputs, so --table and --api-url are not needed.
+    #[arg(long, env = "DESKMATE_STACK_NAME", value_name = "NAME")]
+    stack_name: Option<String>,
+    /// The stack's DynamoDB table (the StateTableName output), without --stack-name.
     #[arg(long, env = "DESKMATE_TABLE")]
-    table: String,
-    /// The stack's API base URL (the ApiUrl output), for the URLs Deskmate prints.
-    #[arg(
-        long,
-        env = "DESKMATE_API_URL",
-        default_value = "https://YOUR-API-ID.execute-api.REGION.amazonaws.com"
-    )]
-    api_url: String,
+    table: Option<String>,
+    /// The stack's API base URL (the ApiUrl output), without --stack-name: the URLs given to
+    /// Zendesk and printed on cards.
+    #[arg(long, env = "DESKMATE_API_URL")]
+    api_url: Option<String>,
+    /// The AWS region of the stack (else AWS_REGION, or the profile's region).
+    #[arg(long)]
+    region: Option<String>,
+    /// The AWS profile to use (else AWS_PROFILE, or the default credentials).
+    #[arg(long)]
+    profile: Option<String>,
     /// A local AWS-compatible endpoint instead of AWS (e.g. moto).
     #[arg(long, env = "DESKMATE_AWS_ENDPOINT", hide = true)]
     aws_endpoint: Option<String>,
@@ -180,14 +213,14 @@ struct StackArgs {
 enum StoreCommand {
     /// List the connected stores.
     ///
-    /// Example: deskmate store list --table deskmate-StateTable-XYZ
+    /// Example: deskmate store list --stack-name deskmate
     List {
         #[command(flatten)]
         stack: StackArgs,
     },
     /// Show one store's settings (never its secrets).
     ///
-    /// Example: deskmate store show --store acme-shoes --table deskmate-StateTable-XYZ
+    /// Example: deskmate store show --store acme-shoes --stack-name deskmate
     Show {
         #[command(flatten)]
         stack: StackArgs,
@@ -196,7 +229,7 @@ enum StoreCommand {
     },
     /// Test the store's Zendesk connection with its stored credentials.
     ///
-    /// Example: deskmate store test --store acme-shoes --table deskmate-StateTable-XYZ
+    /// Example: deskmate store test --store acme-shoes --stack-name deskmate
     Test {
         #[command(flatten)]
         stack: StackArgs,
@@ -206,7 +239,7 @@ enum StoreCommand {
     /// Replace the store's webhook token (or, with --tool, its escalate tool token); the new one
     /// is printed once and the old one stops working.
     ///
-    /// Example: deskmate store rotate-token --store acme-shoes --tool --table deskmate-StateTable-XYZ
+    /// Example: deskmate store rotate-token --store acme-shoes --tool --stack-name deskmate
     RotateToken {
         #[command(flatten)]
         stack: StackArgs,
@@ -216,20 +249,74 @@ enum StoreCommand {
         #[arg(long)]
         tool: bool,
     },
-    /// Remove the store's secrets, state and widget mapping. Zendesk is left as it is; the
-    /// answer lists what to remove there.
+    /// Remove the store's secrets (recoverable for 7 days), state and widget mapping. Zendesk is
+    /// left as it is, and the answer lists what to remove there, unless --remove-zendesk is
+    /// given.
     ///
-    /// Example: deskmate store disconnect --store acme-shoes --table deskmate-StateTable-XYZ
+    /// Example: deskmate store disconnect --store acme-shoes --remove-zendesk --stack-name deskmate
     Disconnect {
         #[command(flatten)]
         stack: StackArgs,
         #[arg(long)]
         store: String,
+        /// Also delete the store's webhook and triggers that `zendesk setup` created in Zendesk
+        /// (found by their names), before anything else is removed.
+        #[arg(long)]
+        remove_zendesk: bool,
+    },
+    /// Change a store's settings; only what is given changes. Secrets come from the
+    /// environment or standard input (typed at a prompt in a terminal): the Zendesk API token
+    /// from DESKMATE_ZENDESK_API_TOKEN (with --zendesk-token; tested against Zendesk first),
+    /// the OpenAI-compatible API key from DESKMATE_OPENAI_API_KEY (with --agent openai), the
+    /// agent webhook's signing secret from DESKMATE_AGENT_WEBHOOK_SECRET (with --agent
+    /// webhook). Everything is checked before anything is written.
+    ///
+    /// Example: DESKMATE_OPENAI_API_KEY=... deskmate store update --store acme-shoes --agent openai --openai-base-url https://api.openai.com/v1 --openai-model gpt-4o-mini --stack-name deskmate
+    Update {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// The store id.
+        #[arg(long)]
+        store: String,
+        /// Replace the bot's Zendesk API token (read from DESKMATE_ZENDESK_API_TOKEN or
+        /// standard input), after testing it.
+        #[arg(long)]
+        zendesk_token: bool,
+        /// The AI agent backend; choosing openai or webhook reads its secret.
+        #[arg(long, value_enum)]
+        agent: Option<AgentKind>,
+        /// The OpenAI-compatible endpoint's base URL (ends in /v1 for most servers).
+        #[arg(long, value_name = "URL")]
+        openai_base_url: Option<String>,
+        /// The model to ask.
+        #[arg(long, value_name = "MODEL")]
+        openai_model: Option<String>,
+        /// Your agent service's URL (the webhook backend).
+        #[arg(long, value_name = "URL")]
+        webhook_url: Option<String>,
+        /// What the AI agent is told about the brand and how to answer.
+        #[arg(long, value_name = "TEXT")]
+        instructions: Option<String>,
+        /// Sent when a customer opens a new Web Widget conversation.
+        #[arg(long, value_name = "TEXT")]
+        welcome_message: Option<String>,
+        /// What the customer is told when a human takes over.
+        #[arg(long, value_name = "TEXT")]
+        handoff_message: Option<String>,
+        /// The Zendesk group escalated tickets go to (`none`: unassigned in their group).
+        #[arg(long, value_name = "ID", value_parser = update::parse_group)]
+        escalation_group_id: Option<update::GroupChoice>,
+        /// A markdown file the knowledge agent answers from (at most 350 KB).
+        #[arg(long, value_name = "FILE")]
+        knowledge: Option<String>,
+        /// The bot's name in the Web Widget.
+        #[arg(long, value_name = "NAME")]
+        display_name: Option<String>,
     },
     /// Connect a store: test the Zendesk connection, save it, print what to paste into Zendesk.
     /// The bot's API token is read from DESKMATE_ZENDESK_API_TOKEN or standard input.
     ///
-    /// Example: DESKMATE_ZENDESK_API_TOKEN=... deskmate store connect --name "Acme Shoes" --subdomain acme --bot-email bot@acme.com --table deskmate-StateTable-XYZ
+    /// Example: DESKMATE_ZENDESK_API_TOKEN=... deskmate store connect --name "Acme Shoes" --subdomain acme --bot-email bot@acme.com --stack-name deskmate
     Connect {
         #[command(flatten)]
         stack: StackArgs,
@@ -295,110 +382,7 @@ async fn main() -> ExitCode {
         _ => "error",
     };
     deskmate_shared::telemetry::init_tracing_with(default_logs);
-    let result = match cli.command {
-        Command::Demo => run_demo()
-            .await
-            .map(|transcript| print!("{transcript}"))
-            .map_err(|e| e.to_string()),
-        Command::Dev(args) => dev(args).await,
-        Command::Sandbox(args) => sandbox(args).await,
-        Command::Store(StoreCommand::Connect {
-            stack,
-            name,
-            id,
-            subdomain,
-            bot_email,
-            brand_id,
-            knowledge,
-        }) => {
-            store_connect(
-                stack,
-                ConnectArgs {
-                    knowledge,
-                    name,
-                    id,
-                    subdomain,
-                    bot_email,
-                    brand_id,
-                },
-            )
-            .await
-        }
-        Command::Zendesk(ZendeskCommand::Setup {
-            stack: args,
-            store,
-            print,
-        }) => admin::zendesk_setup(&stack(&args), &store, print)
-            .await
-            .map(|result| print_result(&args, &result)),
-        Command::Conversations(ConversationsCommand::Connect {
-            stack: args,
-            account,
-            app_id,
-            key_id,
-            integration_id,
-        }) => {
-            let connect = admin::ConversationsArgs {
-                account,
-                app_id,
-                key_id,
-                integration_id,
-            };
-            admin::conversations_connect(&stack(&args), connect)
-                .await
-                .map(|result| print_result(&args, &result))
-        }
-        Command::Widgets(WidgetsCommand::List {
-            stack: args,
-            account,
-        }) => admin::widgets_list(&stack(&args), &account)
-            .await
-            .map(|result| print_widgets(&args, &result)),
-        Command::Widgets(WidgetsCommand::Map {
-            stack: args,
-            store,
-            widget,
-        }) => admin::widgets_map(&stack(&args), &store, &widget)
-            .await
-            .map(|result| print_result(&args, &result)),
-        Command::Store(StoreCommand::List { stack: args }) => admin::store_list(&stack(&args))
-            .await
-            .map(|result| print_result(&args, &result)),
-        Command::Store(StoreCommand::Show { stack: args, store }) => {
-            admin::store_show(&stack(&args), &store)
-                .await
-                .map(|result| print_result(&args, &result))
-        }
-        Command::Store(StoreCommand::Test { stack: args, store }) => {
-            admin::store_test(&stack(&args), &store)
-                .await
-                .map(|result| print_result(&args, &result))
-        }
-        Command::Store(StoreCommand::RotateToken {
-            stack: args,
-            store,
-            tool,
-        }) => admin::store_rotate_token(&stack(&args), &store, tool)
-            .await
-            .map(|result| print_result(&args, &result)),
-        Command::Store(StoreCommand::Disconnect { stack: args, store }) => {
-            admin::store_disconnect(&stack(&args), &store)
-                .await
-                .map(|result| print_result(&args, &result))
-        }
-        Command::Switchboard(SwitchboardCommand::Register {
-            stack: args,
-            account,
-        }) => admin::switchboard_register(&stack(&args), &account)
-            .await
-            .map(|result| print_result(&args, &result)),
-        Command::Widgets(WidgetsCommand::Unmap { stack: args, store }) => {
-            admin::widgets_unmap(&stack(&args), &store)
-                .await
-                .map(|result| print_result(&args, &result))
-        }
-    };
-    match result {
+    match run(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("deskmate: {message}");
@@ -407,13 +391,250 @@ async fn main() -> ExitCode {
     }
 }
 
-fn stack(args: &StackArgs) -> Stack {
-    Stack {
-        table: args.table.clone(),
+async fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Demo => run_demo()
+            .await
+            .map(|transcript| print!("{transcript}"))
+            .map_err(|e| e.to_string()),
+        Command::Dev(args) => dev(args).await,
+        Command::Sandbox(args) => sandbox(args).await,
+        Command::Store(StoreCommand::Connect {
+            stack: args,
+            name,
+            id,
+            subdomain,
+            bot_email,
+            brand_id,
+            knowledge,
+        }) => {
+            let stack = resolve(&args).await?.0;
+            let connect = ConnectArgs {
+                knowledge,
+                name,
+                id,
+                subdomain,
+                bot_email,
+                brand_id,
+            };
+            store_connect(&args, &stack, connect).await
+        }
+        Command::Store(StoreCommand::Update {
+            stack: args,
+            store,
+            zendesk_token,
+            agent,
+            openai_base_url,
+            openai_model,
+            webhook_url,
+            instructions,
+            welcome_message,
+            handoff_message,
+            escalation_group_id,
+            knowledge,
+            display_name,
+        }) => {
+            let stack = resolve(&args).await?.0;
+            let changes = UpdateArgs {
+                store,
+                zendesk_token,
+                agent,
+                openai_base_url,
+                openai_model,
+                webhook_url,
+                instructions,
+                welcome_message,
+                handoff_message,
+                escalation_group_id: escalation_group_id.map(|group| group.0),
+                knowledge,
+                display_name,
+            };
+            let result = update::store_update(&stack, changes).await?;
+            print_result(&args, &result);
+            Ok(())
+        }
+        Command::Zendesk(ZendeskCommand::Setup {
+            stack: args,
+            store,
+            print,
+        }) => {
+            let stack = resolve(&args).await?.0;
+            let result = admin::zendesk_setup(&stack, &store, print).await?;
+            print_result(&args, &result);
+            Ok(())
+        }
+        Command::Conversations(ConversationsCommand::Connect {
+            stack: args,
+            account,
+            app_id,
+            key_id,
+            integration_id,
+        }) => {
+            let stack = resolve(&args).await?.0;
+            let connect = admin::ConversationsArgs {
+                account,
+                app_id,
+                key_id,
+                integration_id,
+            };
+            let result = admin::conversations_connect(&stack, connect).await?;
+            print_result(&args, &result);
+            Ok(())
+        }
+        Command::Widgets(WidgetsCommand::List {
+            stack: args,
+            account,
+        }) => {
+            let stack = resolve(&args).await?.0;
+            let result = admin::widgets_list(&stack, &account).await?;
+            print_widgets(&args, &result);
+            Ok(())
+        }
+        Command::Widgets(WidgetsCommand::Map {
+            stack: args,
+            store,
+            widget,
+        }) => {
+            let stack = resolve(&args).await?.0;
+            let result = admin::widgets_map(&stack, &store, &widget).await?;
+            print_result(&args, &result);
+            Ok(())
+        }
+        Command::Widgets(WidgetsCommand::Unmap { stack: args, store }) => {
+            let stack = resolve(&args).await?.0;
+            let result = admin::widgets_unmap(&stack, &store).await?;
+            print_result(&args, &result);
+            Ok(())
+        }
+        Command::Store(StoreCommand::List { stack: args }) => {
+            let stack = resolve(&args).await?.0;
+            let result = admin::store_list(&stack).await?;
+            print_result(&args, &result);
+            Ok(())
+        }
+        Command::Store(StoreCommand::Show { stack: args, store }) => {
+            let stack = resolve(&args).await?.0;
+            let result = admin::store_show(&stack, &store).await?;
+            print_result(&args, &result);
+            Ok(())
+        }
+        Command::Store(StoreCommand::Test { stack: args, store }) => {
+            let stack = resolve(&args).await?.0;
+            let result = admin::store_test(&stack, &store).await?;
+            print_result(&args, &result);
+            Ok(())
+        }
+        Command::Store(StoreCommand::RotateToken {
+            stack: args,
+            store,
+            tool,
+        }) => {
+            let stack = resolve(&args).await?.0;
+            let result = admin::store_rotate_token(&stack, &store, tool).await?;
+            print_result(&args, &result);
+            Ok(())
+        }
+        Command::Store(StoreCommand::Disconnect {
+            stack: args,
+            store,
+            remove_zendesk,
+        }) => {
+            let stack = resolve(&args).await?.0;
+            let result = admin::store_disconnect(&stack, &store, remove_zendesk).await?;
+            print_result(&args, &result);
+            Ok(())
+        }
+        Command::Switchboard(SwitchboardCommand::Register {
+            stack: args,
+            account,
+        }) => {
+            let stack = resolve(&args).await?.0;
+            let result = admin::switchboard_register(&stack, &account).await?;
+            print_result(&args, &result);
+            Ok(())
+        }
+        Command::Doctor {
+            stack: args,
+            store,
+            queue_url,
+            dead_letter_queue_url,
+        } => {
+            let (stack, outputs) = resolve_with(&args, false).await?;
+            let options = DoctorOptions {
+                store: store.clone(),
+                stack_name: args.stack_name.clone(),
+                queue_url: queue_url.or(outputs.queue_url),
+                dead_letter_queue_url: dead_letter_queue_url.or(outputs.dead_letter_queue_url),
+            };
+            let report = doctor::doctor(&stack, &options).await;
+            if args.json {
+                print_result(&args, &report.to_json(&store));
+            } else {
+                print!("{}", report.render());
+            }
+            match report.failures() {
+                0 => Ok(()),
+                1 => Err(format!("1 check failed for store {store}")),
+                n => Err(format!("{n} checks failed for store {store}")),
+            }
+        }
+    }
+}
+
+/// The stack the command works on: its table and API URL from `--stack-name`'s outputs, or
+/// from `--table` and `--api-url` (or their environment variables); AWS set up and checked.
+async fn resolve(args: &StackArgs) -> Result<(Stack, StackOutputs), String> {
+    resolve_with(args, true).await
+}
+
+/// [`resolve`], checking that the table exists unless `check_table` is false (the doctor
+/// reports that as one of its checks).
+async fn resolve_with(
+    args: &StackArgs,
+    check_table: bool,
+) -> Result<(Stack, StackOutputs), String> {
+    let options = AwsOptions {
+        region: args.region.clone(),
+        profile: args.profile.clone(),
+        endpoint: args.aws_endpoint.clone(),
+    };
+    let sdk = aws::open_session(&options).await?;
+    let outputs = match &args.stack_name {
+        Some(name) => aws::stack_outputs(&sdk, name).await?,
+        None => StackOutputs::default(),
+    };
+    let name = args.stack_name.as_deref().unwrap_or_default();
+    let table = match (&args.table, &outputs.table) {
+        (Some(given), Some(output)) if given != output => {
+            return Err(format!(
+                "--table (or DESKMATE_TABLE) {given} is not stack {name}'s table {output}; drop one of them"
+            ));
+        }
+        (Some(table), _) | (None, Some(table)) => table.clone(),
+        (None, None) => {
+            return Err("no table: pass --stack-name NAME (the deployed stack), or --table / DESKMATE_TABLE with its StateTableName output".into());
+        }
+    };
+    let trimmed = |url: &String| url.trim().trim_end_matches('/').to_owned();
+    let api_url = match (&args.api_url, &outputs.api_url) {
+        (Some(given), Some(output)) if trimmed(given) != trimmed(output) => {
+            return Err(format!(
+                "--api-url (or DESKMATE_API_URL) {given} is not stack {name}'s ApiUrl {output}; drop one of them"
+            ));
+        }
+        (Some(url), _) | (None, Some(url)) => trimmed(url),
+        (None, None) => PLACEHOLDER_API_URL.to_owned(),
+    };
+    if check_table {
+        aws::check_table(&sdk, &table).await?;
+    }
+    let stack = Stack {
+        table,
         aws_endpoint: args.aws_endpoint.clone(),
         zendesk_url: args.zendesk_url.clone(),
-        api_url: args.api_url.clone(),
-    }
+        api_url,
+    };
+    Ok((stack, outputs))
 }
 
 fn print_widgets(args: &StackArgs, result: &Value) {
@@ -456,9 +677,13 @@ fn print_result(args: &StackArgs, result: &Value) {
     }
 }
 
-async fn store_connect(args: StackArgs, connect: ConnectArgs) -> Result<(), String> {
+async fn store_connect(
+    args: &StackArgs,
+    stack: &Stack,
+    connect: ConnectArgs,
+) -> Result<(), String> {
     let token = read_secret("DESKMATE_ZENDESK_API_TOKEN", "Zendesk API token")?;
-    let card = admin::store_connect(&stack(&args), connect, token).await?;
+    let card = admin::store_connect(stack, connect, token).await?;
     if args.json {
         println!(
             "{}",
@@ -646,9 +871,10 @@ async fn dev_on_zendesk(
     subdomain: &str,
     bot_email: &str,
 ) -> Result<(Arc<LocalStack>, ConnectedStore), String> {
-    let api_token = std::env::var("DESKMATE_ZENDESK_API_TOKEN")
-        .map(SecretString::from)
-        .map_err(|_| "set DESKMATE_ZENDESK_API_TOKEN to the bot's Zendesk API token".to_owned())?;
+    let api_token = deskmate_cli::input::read_secret_env_or_prompt(
+        "DESKMATE_ZENDESK_API_TOKEN",
+        "bot's Zendesk API token",
+    )?;
     let stack = Arc::new(
         LocalStack::start(services, None, address)
             .await

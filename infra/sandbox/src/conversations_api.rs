@@ -17,14 +17,19 @@ use crate::Shared;
 use crate::messaging::Messaging;
 use crate::triggers;
 
-type Answer = Result<(StatusCode, axum::Json<Value>), Response>;
+type Answer = Result<(StatusCode, axum::Json<Value>), Refusal>;
 
-fn error(status: StatusCode, code: &str, title: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({"errors": [{"code": code, "title": title}]})),
-    )
-        .into_response()
+/// An error answer in the Conversations API's shape.
+pub(crate) struct Refusal(StatusCode, Value);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.0, axum::Json(self.1)).into_response()
+    }
+}
+
+fn error(status: StatusCode, code: &str, title: &str) -> Refusal {
+    Refusal(status, json!({"errors": [{"code": code, "title": title}]}))
 }
 
 fn ok(value: Value) -> Answer {
@@ -51,7 +56,8 @@ async fn authenticate(State(shared): State<Arc<Shared>>, request: Request, next:
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "Authorization is required",
-        );
+        )
+        .into_response();
     }
     next.run(request).await
 }
@@ -102,7 +108,7 @@ fn known(
     messaging: Option<&Messaging>,
     app: &str,
     conversation: Option<&str>,
-) -> Result<(), Response> {
+) -> Result<(), Refusal> {
     let Some(messaging) = messaging.filter(|m| m.app_id == app) else {
         return Err(error(
             StatusCode::NOT_FOUND,

@@ -69,6 +69,8 @@ pub fn email_triggers(store: &StoreConfig, webhook_id: &str) -> [Value; 2] {
     [
         json!({
             "title": format!("Deskmate ({}): assign and notify on new ticket", store.id),
+            // Setup run again turns a trigger someone deactivated back on.
+            "active": true,
             "conditions": {"all": created, "any": []},
             "actions": [
                 {"field": "assignee_id", "value": bot},
@@ -77,6 +79,7 @@ pub fn email_triggers(store: &StoreConfig, webhook_id: &str) -> [Value; 2] {
         }),
         json!({
             "title": format!("Deskmate ({}): notify on customer reply", store.id),
+            "active": true,
             "conditions": {"all": replied, "any": []},
             "actions": [notify(webhook_id, TicketEvent::CommentAdded)],
         }),
