@@ -263,20 +263,10 @@ pub async fn zendesk_setup(
     store_id: &str,
     print_only: bool,
 ) -> Result<Value, String> {
-    let id = StoreId::parse(store_id).map_err(|err| format!("store id {store_id:?}: {err}"))?;
     let api_url = deployed_api_url(&stack.api_url)?;
     let ports = stack.ports().await;
-    let mut store = ports
-        .stores
-        .store(&id)
-        .await
-        .map_err(|err| format!("could not read table {}: {err}", stack.table))?
-        .ok_or_else(|| {
-            format!(
-                "no store {id} in table {}; connect it first with `deskmate store connect`",
-                stack.table
-            )
-        })?;
+    let mut store = load_store(&ports, stack, store_id).await?;
+    let id = store.id.clone();
     let webhook_url = format!("{api_url}/webhooks/zendesk/{id}");
     if print_only {
         return Ok(json!({
@@ -474,7 +464,8 @@ pub async fn widgets_list(stack: &Stack, account: &str) -> Result<Value, String>
     Ok(json!({ "account": account, "widgets": rows }))
 }
 
-async fn load_store(
+/// The store `id` of the stack's table, or what to do when there is none.
+pub(crate) async fn load_store(
     ports: &OperatorPorts,
     stack: &Stack,
     id: &str,
@@ -485,7 +476,12 @@ async fn load_store(
         .store(&id)
         .await
         .map_err(|err| format!("could not read table {}: {err}", stack.table))?
-        .ok_or_else(|| format!("no store {id} in table {}", stack.table))
+        .ok_or_else(|| {
+            format!(
+                "no store {id} in table {}; connect it with `deskmate store connect`",
+                stack.table
+            )
+        })
 }
 
 /// `deskmate widgets map`: routes a brand's widget to a store (each widget to one store).

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use deskmate_shared::domain::{AgentSettings, StoreConfig, StoreId};
+use deskmate_shared::domain::{AgentSettings, StoreConfig};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
@@ -267,20 +267,9 @@ pub async fn store_update(stack: &Stack, args: UpdateArgs) -> Result<Value, Stri
     if nothing {
         return Err("nothing to change: give at least one of --zendesk-token, --agent, --openai-base-url, --openai-model, --webhook-url, --instructions, --welcome-message, --handoff-message, --escalation-group-id, --knowledge, --display-name".into());
     }
-    let id =
-        StoreId::parse(&args.store).map_err(|err| format!("store id {:?}: {err}", args.store))?;
     let ports = stack.ports().await;
-    let before = ports
-        .stores
-        .store(&id)
-        .await
-        .map_err(|err| format!("could not read table {}: {err}", stack.table))?
-        .ok_or_else(|| {
-            format!(
-                "no store {id} in table {}; connect it with `deskmate store connect`",
-                stack.table
-            )
-        })?;
+    let before = crate::admin::load_store(&ports, stack, &args.store).await?;
+    let id = before.id.clone();
     let mut store = before.clone();
     let mut changed = Vec::new();
     let mut notes = Vec::new();

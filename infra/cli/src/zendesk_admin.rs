@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use deskmate_shared::zendesk::{ZendeskError, http_client};
-use reqwest::{Method, StatusCode, Url};
+use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
@@ -90,40 +90,7 @@ impl ZendeskAdmin {
     }
 
     fn next_page(&self, current: &str, page: &Value) -> Option<String> {
-        let meta = &page["meta"];
-        let text = |value: &Value| {
-            value
-                .as_str()
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned)
-        };
-        match meta["has_more"].as_bool() {
-            Some(false) => return None,
-            Some(true) => {
-                if let Some(cursor) = text(&meta["after_cursor"]) {
-                    let mut url = Url::parse(current).ok()?;
-                    let kept: Vec<(String, String)> = url
-                        .query_pairs()
-                        .filter(|(name, _)| name != "page[after]" && name != "page[before]")
-                        .map(|(name, value)| (name.into_owned(), value.into_owned()))
-                        .collect();
-                    url.query_pairs_mut()
-                        .clear()
-                        .extend_pairs(kept)
-                        .append_pair("page[after]", &cursor);
-                    return Some(url.into());
-                }
-            }
-            None => {}
-        }
-        let link = text(&page["links"]["next"]).or_else(|| text(&page["next_page"]))?;
-        let base = Url::parse(&self.base_url).ok()?;
-        let mut url = base.join(&link).ok()?;
-        url.set_scheme(base.scheme()).ok()?;
-        url.set_host(base.host_str()).ok()?;
-        url.set_port(base.port()).ok()?;
-        Some(url.into())
+        deskmate_shared::zendesk::next_page_url(&self.base_url, current, page)
     }
 
     pub async fn webhooks(&self) -> Result<Vec<Value>, ZendeskError> {

@@ -347,22 +347,11 @@ impl StoreDirectory for DynamoState {
     }
 
     async fn stores_of_account(&self, subdomain: &str) -> Result<Vec<StoreConfig>, StateError> {
-        let index = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :store)")
-            .expression_attribute_values(":pk", s(account_pk(subdomain)))
-            .expression_attribute_values(":store", s("STORE#"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let ids: Vec<StoreId> = index
-            .items()
-            .iter()
-            .filter_map(|item| text(item, "store_id"))
-            .filter_map(|id| StoreId::parse(id).ok())
+        let ids: Vec<StoreId> = self
+            .account_index(subdomain)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
             .collect();
         let stores = futures::future::try_join_all(ids.iter().map(|id| self.store(id))).await?;
         Ok(stores.into_iter().flatten().collect())
@@ -1053,24 +1042,38 @@ impl WidgetRoutes for DynamoState {
         if let Some(store) = self.widget_owner(account, widget).await? {
             return Ok(Some(store));
         }
-        let stores = self
+        Ok(self
+            .account_index(account)
+            .await?
+            .into_iter()
+            .filter(|(_, widget)| !widget)
+            .map(|(id, _)| id)
+            .min_by(|a, b| a.as_str().cmp(b.as_str())))
+    }
+}
+
+impl DynamoState {
+    /// The account's stores from its index (one query): each id, and whether it has a widget.
+    async fn account_index(&self, subdomain: &str) -> Result<Vec<(StoreId, bool)>, StateError> {
+        let index = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :store)")
-            .expression_attribute_values(":pk", s(account_pk(account)))
+            .expression_attribute_values(":pk", s(account_pk(subdomain)))
             .expression_attribute_values(":store", s("STORE#"))
             .consistent_read(true)
             .send()
             .await
             .map_err(unavailable)?;
-        Ok(stores
+        Ok(index
             .items()
             .iter()
-            .filter(|item| !item.contains_key("widget"))
-            .filter_map(|item| text(item, "store_id"))
-            .filter_map(|id| StoreId::parse(id).ok())
-            .min_by(|a, b| a.as_str().cmp(b.as_str())))
+            .filter_map(|item| {
+                let id = StoreId::parse(text(item, "store_id")?).ok()?;
+                Some((id, item.contains_key("widget")))
+            })
+            .collect())
     }
 }
 

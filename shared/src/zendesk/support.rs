@@ -31,7 +31,7 @@ pub(crate) const MAX_LIST_PAGES: usize = 100;
 /// Conversations API spells them `hasMore` and `afterCursor`) and offset pages (`next_page`).
 /// The next request always goes to `base_url`'s origin: credentials never follow a link to
 /// another host.
-pub(crate) fn next_page_url(base_url: &str, current: &str, page: &Value) -> Option<String> {
+pub fn next_page_url(base_url: &str, current: &str, page: &Value) -> Option<String> {
     let meta = &page["meta"];
     let has_more = meta["has_more"].as_bool().or(meta["hasMore"].as_bool());
     let text = |value: &Value| {
