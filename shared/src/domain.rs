@@ -161,6 +161,37 @@ pub struct StoreConfig {
     pub avatar_url: Option<String>,
     /// Sent when a customer opens a new widget conversation.
     pub welcome_message: String,
+    /// Whether the bot answers email tickets itself or leaves drafts for a human.
+    pub mode: StoreMode,
+}
+
+/// How the bot answers email tickets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreMode {
+    /// The agent's answer is sent to the customer.
+    #[default]
+    Auto,
+    /// The agent's answer becomes an internal draft note and the ticket goes to a human, who
+    /// reviews and sends it; nothing reaches the customer from the bot.
+    Draft,
+}
+
+impl StoreMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreMode::Auto => "auto",
+            StoreMode::Draft => "draft",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "auto" => Some(StoreMode::Auto),
+            "draft" => Some(StoreMode::Draft),
+            _ => None,
+        }
+    }
 }
 
 impl StoreConfig {
@@ -248,6 +279,10 @@ impl BotState {
         }
     }
 }
+
+/// On tickets the create-ticket tool made: the new-ticket trigger leaves them alone, so the
+/// bot never answers its own tickets.
+pub const CREATED_TAG: &str = "deskmate_created";
 
 /// The reason of a hand-off the customer asked for.
 pub const CUSTOMER_ASKED: &str = "The customer asked to talk to a person.";

@@ -4,16 +4,26 @@
 use std::sync::Arc;
 
 use crate::agent::{AgentProvider, AgentTurn, Channel, Decision, ask_agent};
-use crate::domain::{BotState, StoreConfig, StoreId, Thread};
+use crate::domain::{BotState, StoreConfig, StoreId, StoreMode, Thread};
 use crate::failure::{JobError, Outcome};
 use crate::handoff::{Escalations, HandoffRequest, intent_for};
 use crate::render::markdown_to_safe_html;
 use crate::reply_once::{self, Claim, Claimed, ReplierSettings};
 use crate::state::{BotStates, ReplyClaims, StoreDirectory};
-use crate::ticket_thread::{ESCALATED_TAG, HANDED_BACK_TAG, requester_profile, transcript};
+use crate::ticket_thread::{
+    ESCALATED_TAG, HANDED_BACK_TAG, note_html, requester_profile, transcript,
+};
 use crate::zendesk::{
     CommentThread, NewComment, Ticket, TicketDesk, TicketDesks, TicketUpdate, ZendeskError,
 };
+
+/// The first line of the internal note a store in draft mode gets instead of a reply.
+pub const DRAFT_HEADLINE: &str = "Deskmate draft — review and send:";
+/// The first line of the draft note when the agent would have handed the ticket to a human.
+pub const DRAFT_ESCALATION_HEADLINE: &str =
+    "Deskmate draft — the agent would hand this to a human:";
+/// Tag on tickets that got a draft note in draft mode.
+pub const DRAFTED_TAG: &str = "deskmate_drafted";
 
 /// What the rules say about a ticket as Zendesk shows it now.
 #[derive(Debug, PartialEq, Eq)]
@@ -260,6 +270,28 @@ impl TicketReplier {
                 .await,
             ),
         };
+        if store.mode == StoreMode::Draft {
+            let html = match decision {
+                Decision::Reply(reply) => {
+                    claim.record(&reply).await?;
+                    format!(
+                        "{}{}",
+                        note_html(DRAFT_HEADLINE),
+                        markdown_to_safe_html(&reply)
+                    )
+                }
+                Decision::Escalate(escalate) => {
+                    let request = HandoffRequest::from(escalate);
+                    let intent =
+                        intent_for(store, &request, &turn.customer, &turn.transcript, None);
+                    note_html(&format!(
+                        "{DRAFT_ESCALATION_HEADLINE}\n{}\n\nSuggested message to the customer: {}",
+                        intent.note, intent.notice
+                    ))
+                }
+            };
+            return self.leave_draft(store, desk, ticket, html).await;
+        }
         match decision {
             Decision::Reply(reply) => {
                 claim.record(&reply).await?;
@@ -293,6 +325,35 @@ impl TicketReplier {
                 })
             }
         }
+    }
+}
+
+impl TicketReplier {
+    /// Draft mode: the answer becomes the bot's internal note and the ticket goes to the humans
+    /// as the store's escalation settings say (unassigned, in the escalation group if any), in
+    /// one guarded update; the customer hears nothing from the bot.
+    async fn leave_draft(
+        &self,
+        store: &StoreConfig,
+        desk: &dyn TicketDesk,
+        ticket: &Ticket,
+        html_body: String,
+    ) -> Result<Outcome, JobError> {
+        let update = TicketUpdate {
+            comment: Some(NewComment {
+                html_body,
+                public: false,
+                author_id: store.bot_user_id,
+            }),
+            assignee_id: Some(None),
+            group_id: store.escalation_group_id,
+            additional_tags: vec![DRAFTED_TAG.to_owned()],
+            ..TicketUpdate::guarded(ticket)
+        };
+        desk.update_ticket(ticket.id, &update).await?;
+        Ok(Outcome::NoteAdded {
+            ticket_id: ticket.id,
+        })
     }
 }
 

@@ -20,6 +20,7 @@ pub mod failure;
 pub mod handoff;
 pub mod http_retry;
 pub mod ingress;
+pub mod knowledge_index;
 pub mod measures;
 pub mod queue;
 pub mod render;

@@ -8,6 +8,7 @@ use crate::zendesk::{CommentThread, Ticket};
 pub const ESCALATED_TAG: &str = "deskmate_escalated";
 /// Tag on tickets a human agent started, handed back to them untouched.
 pub const HANDED_BACK_TAG: &str = "deskmate_handed_back";
+pub use crate::domain::CREATED_TAG;
 
 /// The public conversation as the agent backend sees it (internal notes stay internal).
 pub fn transcript(thread: &CommentThread, bot_user_id: u64) -> Vec<TranscriptLine> {

@@ -39,6 +39,7 @@ fn store(id: &str) -> StoreConfig {
         display_name: "Acme Bot".into(),
         avatar_url: None,
         welcome_message: "Welcome!".into(),
+        mode: Default::default(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! travel through SQS (moto), the reply worker answers through the sandbox's Support API.
 
 mod bad_requests;
+mod draft_mode;
 mod human_takeover;
 mod llm_servers;
 mod replies;

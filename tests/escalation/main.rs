@@ -2,6 +2,7 @@
 //! webhook agent backend, and the tool's published descriptions.
 
 mod bad_requests;
+mod create_ticket;
 mod dead_letters;
 mod descriptions;
 mod security;

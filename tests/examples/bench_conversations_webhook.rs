@@ -91,6 +91,7 @@ async fn webhook() -> (ConversationsWebhook, String) {
         display_name: "Shoes".into(),
         avatar_url: None,
         welcome_message: StoreConfig::DEFAULT_WELCOME_MESSAGE.into(),
+        mode: Default::default(),
     };
     state.save_store(&store).await.expect("the store is saved");
     state

@@ -6,9 +6,13 @@
 //! - `GET /tools/openapi.json`: the endpoint's OpenAPI 3.0 description (its server is `/`, the
 //!   host that served it: nothing in it comes from the request).
 //! - `GET /tools/escalate/schema`: the same tool as an LLM function-calling schema.
+//! - `POST /tools/create-ticket`: a new ticket for a customer of the caller's store, made by the
+//!   store's bot, tied to the ticket or conversation it came from; idempotent by the caller's
+//!   `idempotency_key` (claimed in DynamoDB, and sent to Zendesk as `Idempotency-Key`).
+//! - `GET /tools/create-ticket/schema`: that tool as an LLM function-calling schema.
 //!
-//! Both descriptions are generated from [`EscalateRequest`] and [`EscalateResponse`], the types
-//! the handler itself reads and writes.
+//! The descriptions are generated from the request and response types the handlers themselves
+//! read and write.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -21,8 +25,9 @@ use deskmate_shared::handoff::{Escalations, HandoffError, HandoffOutcome, Handof
 use deskmate_shared::ingress::{
     MAX_ERROR_CHARS, bounded, echo, header_text, json_response, untrusted,
 };
-use deskmate_shared::state::StoreDirectory;
-use deskmate_shared::zendesk::ZendeskError;
+use deskmate_shared::state::{CreationClaim, StoreDirectory, TicketCreations};
+use deskmate_shared::ticket_thread::CREATED_TAG;
+use deskmate_shared::zendesk::{NewRequester, NewTicket, NewTicketComment, ZendeskError};
 use http::{HeaderMap, Method, Response, StatusCode, header};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -109,6 +114,8 @@ pub enum ToolError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("Zendesk kept failing after retries: {0}")]
     ZendeskFailing(String),
     #[error("temporarily unavailable, retry later")]
@@ -125,6 +132,7 @@ impl ToolError {
             ToolError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ToolError::Forbidden(_) => StatusCode::FORBIDDEN,
             ToolError::NotFound(_) | ToolError::NoRoute => StatusCode::NOT_FOUND,
+            ToolError::Conflict(_) => StatusCode::CONFLICT,
             ToolError::ZendeskFailing(_) => StatusCode::BAD_GATEWAY,
             ToolError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -208,7 +216,7 @@ fn validate(request: EscalateRequest) -> Result<(Thread, HandoffRequest), ToolEr
     ))
 }
 
-fn parse(body: &[u8]) -> Result<EscalateRequest, ToolError> {
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ToolError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|err| ToolError::BadRequest(format!("body is not valid JSON: {err}")))?;
     if !value.is_object() {
@@ -229,6 +237,8 @@ fn parse(body: &[u8]) -> Result<EscalateRequest, ToolError> {
 pub struct EscalateTool {
     pub stores: Arc<dyn StoreDirectory>,
     pub escalations: Escalations,
+    /// The create-ticket tool's idempotency keys.
+    pub creations: Arc<dyn TicketCreations>,
 }
 
 impl EscalateTool {
@@ -251,6 +261,17 @@ impl EscalateTool {
             }
             (&Method::GET, "/tools/openapi.json") => Ok((StatusCode::OK, openapi_document())),
             (&Method::GET, "/tools/escalate/schema") => Ok((StatusCode::OK, tool_schema())),
+            (&Method::POST, "/tools/create-ticket") => {
+                self.create_ticket(headers, body).await.map(|answer| {
+                    (
+                        StatusCode::OK,
+                        serde_json::to_value(answer).expect("responses serialise"),
+                    )
+                })
+            }
+            (&Method::GET, "/tools/create-ticket/schema") => {
+                Ok((StatusCode::OK, create_ticket_tool_schema()))
+            }
             _ => Err(ToolError::NoRoute),
         };
         match result {
@@ -367,6 +388,398 @@ impl EscalateTool {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// `POST /tools/create-ticket`: a new Zendesk ticket for a customer, made by the store's bot.
+
+pub const CREATE_TICKET_TOOL_NAME: &str = "create_zendesk_ticket";
+const CREATE_TICKET_DESCRIPTION: &str = "Open a new Zendesk ticket for the customer, for the support team to follow up \
+(e.g. a request the chat cannot settle). Give the ticket_id or conversation_id you are answering, and an \
+idempotency_key that stays the same when you retry the same request: a retry never makes a second ticket.";
+pub const MAX_SUBJECT_CHARS: usize = 250;
+pub const MAX_DESCRIPTION_CHARS: usize = 30_000;
+pub const MAX_NAME_CHARS: usize = 255;
+pub const MAX_EMAIL_CHARS: usize = 254;
+pub const MAX_TAGS: usize = 20;
+/// A tag as Zendesk keeps one: no spaces; Deskmate's own `deskmate_` tags are reserved.
+const TAG_PATTERN: &str = "^[A-Za-z0-9_:./-]{1,80}$";
+/// Printable ASCII without spaces, so the key can travel in an HTTP header.
+const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]{1,64}$";
+/// How long a creation may take before another call with its key may try again.
+const CREATION_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The customer the ticket is for: Zendesk finds them by email, or adds them.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(inline)]
+pub struct Requester {
+    /// The customer's email address.
+    #[schemars(length(min = 3, max = 254), pattern("^[^@\\s]+@[^@\\s]+$"))]
+    pub email: String,
+    /// The customer's name.
+    #[schemars(length(min = 1, max = 255), pattern(NOT_BLANK_PATTERN))]
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+#[schemars(inline)]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+}
+
+/// Open one new ticket, tied to the ticket or widget conversation it came from.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreateTicketRequest {
+    /// The ticket's subject.
+    #[schemars(length(min = 1, max = 250), pattern(NOT_BLANK_PATTERN))]
+    pub subject: String,
+    /// What the team needs to know; it becomes the ticket's first (internal) comment.
+    #[schemars(length(min = 1, max = 30000), pattern(NOT_BLANK_PATTERN))]
+    pub description: String,
+    pub requester: Requester,
+    /// The ticket's priority; Zendesk's default when absent.
+    #[serde(default)]
+    #[schemars(with = "Priority")]
+    pub priority: Option<Priority>,
+    /// Extra tags for the ticket (`deskmate_created` is always added).
+    #[serde(default)]
+    #[schemars(length(max = 20), inner(pattern(TAG_PATTERN)))]
+    pub tags: Vec<String>,
+    /// The email ticket this request came from. Give this or `conversation_id`, not both.
+    #[serde(default)]
+    #[schemars(with = "u64", range(min = 1))]
+    pub ticket_id: Option<u64>,
+    /// The Web Widget conversation this request came from. Give this or `ticket_id`, not both.
+    #[serde(default)]
+    #[schemars(
+        with = "String",
+        length(min = 1, max = 64),
+        pattern(CONVERSATION_ID_PATTERN)
+    )]
+    pub conversation_id: Option<String>,
+    /// The same for every retry of this request (e.g. a UUID): a second call with it answers
+    /// the ticket the first call made, and creates nothing.
+    #[schemars(length(min = 1, max = 64), pattern(IDEMPOTENCY_KEY_PATTERN))]
+    pub idempotency_key: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CreationStatus {
+    /// The ticket was created now.
+    Created,
+    /// A ticket was already created with this idempotency key; nothing was created.
+    AlreadyCreated,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CreateTicketResponse {
+    pub ticket_id: u64,
+    /// The ticket in the Zendesk agent interface.
+    pub url: String,
+    pub status: CreationStatus,
+}
+
+/// A create-ticket request that passed validation.
+struct NewTicketCall {
+    source: Thread,
+    ticket: NewTicket,
+    key: String,
+}
+
+fn validate_create(request: CreateTicketRequest) -> Result<NewTicketCall, ToolError> {
+    let bad = |message: String| Err(ToolError::BadRequest(message));
+    let source = match (request.ticket_id, request.conversation_id) {
+        (Some(_), Some(_)) => {
+            return bad("give exactly one of `ticket_id` or `conversation_id`, not both".into());
+        }
+        (None, None) => return bad("give exactly one of `ticket_id` or `conversation_id`".into()),
+        (Some(0), None) => return bad("field `ticket_id` must be a positive integer".into()),
+        (Some(id), None) => Thread::Ticket(id),
+        (None, Some(id)) => match ConversationsId::parse(&id) {
+            Ok(id) => Thread::Conversation(id.into_string()),
+            Err(_) => {
+                return bad(
+                    "field `conversation_id` must be 1-64 letters, digits, '-' or '_'".into(),
+                );
+            }
+        },
+    };
+    let key = request.idempotency_key;
+    if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return bad(
+            "field `idempotency_key` must be 1-64 printable ASCII characters without spaces".into(),
+        );
+    }
+    let subject = request.subject.trim();
+    let description = request.description.trim();
+    let email = request.requester.email.trim();
+    let name = request.requester.name.trim();
+    for (field, value, max) in [
+        ("subject", subject, MAX_SUBJECT_CHARS),
+        ("description", description, MAX_DESCRIPTION_CHARS),
+        ("requester.name", name, MAX_NAME_CHARS),
+        ("requester.email", email, MAX_EMAIL_CHARS),
+    ] {
+        if value.is_empty() {
+            return bad(format!("field `{field}` must not be empty"));
+        }
+        if value.chars().count() > max {
+            return bad(format!("field `{field}` is longer than {max} characters"));
+        }
+    }
+    let valid_email = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !email.chars().any(char::is_whitespace)
+        }
+        None => false,
+    };
+    if !valid_email {
+        return bad("field `requester.email` is not an email address".into());
+    }
+    if request.tags.len() > MAX_TAGS {
+        return bad(format!("field `tags` holds more than {MAX_TAGS} tags"));
+    }
+    let mut tags = vec![CREATED_TAG.to_owned()];
+    for tag in &request.tags {
+        let valid = !tag.is_empty()
+            && tag.len() <= 80
+            && tag
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_:./-".contains(&b));
+        if !valid {
+            return bad(format!(
+                "field `tags`: {:?} is not a tag (1-80 letters, digits or _ : . / -)",
+                echo(tag)
+            ));
+        }
+        let tag = tag.to_ascii_lowercase();
+        if tag.starts_with("deskmate_") {
+            return bad(format!(
+                "field `tags`: {tag:?} is reserved (tags starting with `deskmate_` are Deskmate's)"
+            ));
+        }
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    let origin = match &source {
+        Thread::Ticket(id) => {
+            tags.push(format!("deskmate_from_ticket_{id}"));
+            format!("ticket #{id}")
+        }
+        Thread::Conversation(id) => format!("Web Widget conversation {id}"),
+    };
+    Ok(NewTicketCall {
+        ticket: NewTicket {
+            subject: subject.to_owned(),
+            requester: NewRequester {
+                email: email.to_owned(),
+                name: name.to_owned(),
+            },
+            comment: NewTicketComment {
+                body: format!("{description}\n\n(Created by Deskmate's AI agent from {origin}.)"),
+                public: false,
+            },
+            priority: request.priority.map(|p| p.as_str().to_owned()),
+            tags,
+            brand_id: None,
+            group_id: None,
+        },
+        source,
+        key,
+    })
+}
+
+impl EscalateTool {
+    pub async fn create_ticket(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<CreateTicketResponse, ToolError> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(ToolError::TooLarge);
+        }
+        let store = self.authenticate(headers).await?;
+        let mut call = validate_create(parse(body)?)?;
+        self.check_source(&store, &call.source).await?;
+        let url = |id: u64| format!("https://{}.zendesk.com/agent/tickets/{id}", store.subdomain);
+        let unavailable = |err: deskmate_shared::state::StateError| {
+            tracing::error!(error = %err, "state unavailable");
+            ToolError::Unavailable
+        };
+        match self
+            .creations
+            .claim_creation(&store.id, &call.key, CREATION_LEASE)
+            .await
+            .map_err(unavailable)?
+        {
+            CreationClaim::Created(id) => {
+                return Ok(CreateTicketResponse {
+                    ticket_id: id,
+                    url: url(id),
+                    status: CreationStatus::AlreadyCreated,
+                });
+            }
+            CreationClaim::InProgress => {
+                return Err(ToolError::Conflict(
+                    "a ticket with this `idempotency_key` is being created; retry in a moment"
+                        .into(),
+                ));
+            }
+            CreationClaim::Mine => {}
+        }
+        call.ticket.brand_id = store.brand_id;
+        call.ticket.group_id = store.escalation_group_id;
+        // Zendesk's own key covers a retry after this attempt stopped before recording.
+        let zendesk_key = format!("deskmate:{}:{}", store.id, call.key);
+        let created = async {
+            let desk = self.escalations.tickets.desk_for(&store).await?;
+            desk.create_ticket(&call.ticket, &zendesk_key).await
+        }
+        .await;
+        let ticket_id = match created {
+            Ok(id) => id,
+            Err(err) => {
+                if let Err(state) = self.creations.release_creation(&store.id, &call.key).await {
+                    tracing::warn!(error = %state, "could not release a creation claim");
+                }
+                return Err(HandoffError::from(err).into());
+            }
+        };
+        self.creations
+            .record_creation(&store.id, &call.key, ticket_id)
+            .await
+            .map_err(unavailable)?;
+        tracing::info!(store_id = %store.id, ticket_id, source = %call.source, "ticket created by tool call");
+        Ok(CreateTicketResponse {
+            ticket_id,
+            url: url(ticket_id),
+            status: CreationStatus::Created,
+        })
+    }
+
+    /// The ticket or conversation a new ticket comes from must be the caller's store's, by the
+    /// same rules the escalate tool applies: a ticket of the store's brand (or of no brand
+    /// another store claims), a conversation of a widget the store answers.
+    async fn check_source(&self, store: &StoreConfig, source: &Thread) -> Result<(), ToolError> {
+        match source {
+            Thread::Ticket(ticket_id) => {
+                self.check_brand(store, *ticket_id).await?;
+                let desk = self
+                    .escalations
+                    .tickets
+                    .desk_for(store)
+                    .await
+                    .map_err(HandoffError::from)?;
+                let ticket = match desk.ticket(*ticket_id).await {
+                    Err(ZendeskError::NotFound) => {
+                        return Err(HandoffError::NotFound("ticket").into());
+                    }
+                    other => other.map_err(HandoffError::from)?,
+                };
+                if let Some(brand) = store.brand_id
+                    && ticket.brand_id != Some(brand)
+                {
+                    return Err(ToolError::Forbidden(format!(
+                        "ticket {ticket_id} does not belong to store {} (brand {brand})",
+                        store.id
+                    )));
+                }
+                Ok(())
+            }
+            Thread::Conversation(conversation_id) => {
+                let account = self
+                    .escalations
+                    .accounts
+                    .account(&store.subdomain)
+                    .await
+                    .map_err(HandoffError::from)?
+                    .ok_or_else(|| HandoffError::NoMessaging(store.subdomain.clone()))?;
+                let desk = self
+                    .escalations
+                    .conversations
+                    .desk_for(&account)
+                    .await
+                    .map_err(HandoffError::from)?;
+                match desk.conversation(conversation_id).await {
+                    Err(ZendeskError::NotFound) => {
+                        return Err(HandoffError::NotFound("conversation").into());
+                    }
+                    other => {
+                        other.map_err(HandoffError::from)?;
+                    }
+                }
+                let messages = desk
+                    .recent_messages(conversation_id)
+                    .await
+                    .map_err(HandoffError::from)?;
+                let owner = self
+                    .escalations
+                    .conversation_owner(&account.subdomain, &messages)
+                    .await
+                    .map_err(HandoffError::from)?;
+                if owner.as_ref() != Some(&store.id) {
+                    return Err(ToolError::Forbidden(format!(
+                        "conversation {conversation_id} is not answered by store {}",
+                        store.id
+                    )));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The create-ticket request's JSON Schema, with the rule serde cannot say: exactly one source.
+fn create_request_schema(generator: &mut schemars::SchemaGenerator) -> Value {
+    let mut schema = embedded(generator.root_schema_for::<CreateTicketRequest>());
+    let object = schema.as_object_mut().expect("an object schema");
+    for field in ["ticket_id", "conversation_id", "priority"] {
+        if let Some(property) = object
+            .get_mut("properties")
+            .and_then(|properties| properties.get_mut(field))
+            .and_then(Value::as_object_mut)
+        {
+            property.remove("default");
+        }
+    }
+    object.insert(
+        "oneOf".into(),
+        json!([{"required": ["ticket_id"]}, {"required": ["conversation_id"]}]),
+    );
+    schema
+}
+
+/// The create-ticket tool as LLM function calling expects it.
+pub fn create_ticket_tool_schema() -> Value {
+    let mut generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    json!({
+        "type": "function",
+        "function": {
+            "name": CREATE_TICKET_TOOL_NAME,
+            "description": CREATE_TICKET_DESCRIPTION,
+            "parameters": create_request_schema(&mut generator),
+        }
+    })
+}
+
 /// A schema as the description embeds it: without `$schema`, and without the definitions
 /// schemars puts beside a root schema (they are gathered in `components/schemas` once).
 fn embedded(schema: schemars::Schema) -> Value {
@@ -420,12 +833,16 @@ pub fn openapi_document() -> Value {
     let request = request_schema(&mut generator);
     let response = embedded(generator.root_schema_for::<EscalateResponse>());
     let error = embedded(generator.root_schema_for::<ErrorResponse>());
+    let create_request = create_request_schema(&mut generator);
+    let create_response = embedded(generator.root_schema_for::<CreateTicketResponse>());
     // Types the schemas refer to (e.g. EscalationStatus) live beside them.
     let mut schemas: serde_json::Map<String, Value> =
         generator.take_definitions(true).into_iter().collect();
     schemas.insert("EscalateRequest".into(), request);
     schemas.insert("EscalateResponse".into(), response);
     schemas.insert("ErrorResponse".into(), error);
+    schemas.insert("CreateTicketRequest".into(), create_request);
+    schemas.insert("CreateTicketResponse".into(), create_response);
     let error_response = |description: &str| json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}});
     json!({
         "openapi": "3.0.3",
@@ -455,6 +872,32 @@ pub fn openapi_document() -> Value {
                         "401": error_response("Missing or invalid tool token."),
                         "403": error_response("The ticket or conversation does not belong to the token's store."),
                         "404": error_response("Zendesk has no such ticket or conversation."),
+                        "413": error_response("The body is larger than 64 KiB."),
+                        "502": error_response("Zendesk kept failing after retries."),
+                        "503": error_response("Deskmate's storage is unavailable; retry later."),
+                    },
+                }
+            },
+            "/tools/create-ticket": {
+                "post": {
+                    "operationId": "createTicket",
+                    "summary": "Open a new Zendesk ticket for a customer of the store",
+                    "description": CREATE_TICKET_DESCRIPTION,
+                    "security": [{"toolToken": []}],
+                    "requestBody": {
+                        "required": true,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateTicketRequest"}}},
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Created now, or already created with this idempotency key (nothing created).",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateTicketResponse"}}},
+                        },
+                        "400": error_response("The body is not valid; the message names the field."),
+                        "401": error_response("Missing or invalid tool token."),
+                        "403": error_response("The ticket or conversation it came from does not belong to the token's store."),
+                        "404": error_response("Zendesk has no such ticket or conversation."),
+                        "409": error_response("Another call with this idempotency key is creating the ticket; retry."),
                         "413": error_response("The body is larger than 64 KiB."),
                         "502": error_response("Zendesk kept failing after retries."),
                         "503": error_response("Deskmate's storage is unavailable; retry later."),
@@ -500,6 +943,42 @@ mod tests {
     }
 
     #[test]
+    fn create_ticket_validation_names_the_field() {
+        let good = json!({"subject": "Refund", "description": "Order 1234", "requester": {"email": "m@example.test", "name": "Maria"}, "ticket_id": 5, "idempotency_key": "k-1"});
+        let request = |json: Value| validate_create(parse(json.to_string().as_bytes())?);
+        let message = |json: Value| request(json).err().expect("refused").to_string();
+        let call = request(good.clone()).unwrap();
+        assert_eq!(
+            call.ticket.tags,
+            ["deskmate_created", "deskmate_from_ticket_5"]
+        );
+        let with = |field: &str, value: Value| {
+            let mut body = good.clone();
+            body[field] = value;
+            body
+        };
+        let without = |field: &str| {
+            let mut body = good.clone();
+            body.as_object_mut().unwrap().remove(field);
+            body
+        };
+        assert!(message(without("subject")).contains("`subject`"));
+        assert!(message(without("idempotency_key")).contains("`idempotency_key`"));
+        assert!(message(with("idempotency_key", json!(""))).contains("field `idempotency_key`"));
+        assert!(
+            message(with("idempotency_key", json!("k".repeat(65))))
+                .contains("field `idempotency_key`")
+        );
+        assert!(message(with("priority", json!("asap"))).contains("field `priority`"));
+        assert!(
+            message(with("requester", json!({"email": "nope", "name": "M"})))
+                .contains("field `requester.email`")
+        );
+        assert!(message(with("tags", json!(["deskmate_escalated"]))).contains("field `tags`"));
+        assert!(message(with("conversation_id", json!("c1"))).contains("exactly one"));
+    }
+
+    #[test]
     fn the_description_embeds_plain_schemas_and_a_relative_server() {
         let document = openapi_document();
         assert_eq!(document["servers"], json!([{"url": "/"}]));
@@ -523,10 +1002,12 @@ mod tests {
 }
 
 /// The function's routes, as the template declares them and the local server serves them.
-pub const ROUTES: [(&str, &str); 3] = [
+pub const ROUTES: [(&str, &str); 5] = [
     ("POST", "/tools/escalate"),
     ("GET", "/tools/escalate/schema"),
     ("GET", "/tools/openapi.json"),
+    ("POST", "/tools/create-ticket"),
+    ("GET", "/tools/create-ticket/schema"),
 ];
 
 /// The function's one HTTP router: served by `lambda_http` in Lambda, merged into the local
@@ -536,6 +1017,8 @@ pub fn router(tool: Arc<EscalateTool>) -> axum::Router {
         .route(ROUTES[0].1, axum::routing::post(receive))
         .route(ROUTES[1].1, axum::routing::get(receive))
         .route(ROUTES[2].1, axum::routing::get(receive))
+        .route(ROUTES[3].1, axum::routing::post(receive))
+        .route(ROUTES[4].1, axum::routing::get(receive))
         .with_state(tool)
         .layer(axum::extract::DefaultBodyLimit::max(GATEWAY_BODY_LIMIT))
 }

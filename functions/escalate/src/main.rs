@@ -18,6 +18,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     ));
     let tool = Arc::new(EscalateTool {
         stores: aws.state.clone(),
+        creations: aws.state.clone(),
         escalations: Escalations::new(aws.state, zendesk, aws.queue)
             .with_timing(config.handoff_timing()),
     });

@@ -340,6 +340,7 @@ mod tests {
                 display_name: "Acme".into(),
                 avatar_url: None,
                 welcome_message: String::new(),
+                mode: Default::default(),
             })
             .await
             .unwrap();

@@ -71,6 +71,7 @@ where
         + DeliveryLog
         + BotStates
         + ReplyClaims
+        + deskmate_shared::state::TicketCreations
         + 'static,
     V: SecretStore + SecretVault + 'static,
 {

@@ -306,6 +306,10 @@ enum StoreCommand {
         /// The Zendesk group escalated tickets go to (`none`: unassigned in their group).
         #[arg(long, value_name = "ID", value_parser = update::parse_group)]
         escalation_group_id: Option<update::GroupChoice>,
+        /// `auto`: the bot replies to email tickets; `draft`: it leaves an internal draft note
+        /// and hands the ticket to a human, who reviews and sends it.
+        #[arg(long, value_name = "MODE", value_parser = update::parse_mode)]
+        mode: Option<deskmate_shared::domain::StoreMode>,
         /// A markdown file the knowledge agent answers from (at most 350 KB).
         #[arg(long, value_name = "FILE")]
         knowledge: Option<String>,
@@ -433,9 +437,11 @@ async fn run(command: Command) -> Result<(), String> {
             escalation_group_id,
             knowledge,
             display_name,
+            mode,
         }) => {
             let stack = resolve(&args).await?.0;
             let changes = UpdateArgs {
+                mode,
                 store,
                 zendesk_token,
                 agent,

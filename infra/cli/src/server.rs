@@ -9,7 +9,7 @@ use deskmate_shared::config::IngressConfig;
 use deskmate_shared::handoff::{Escalations, HandoffTiming};
 use deskmate_shared::queue::JobQueue;
 use deskmate_shared::state::{
-    BotStates, ConversationsAccounts, DeliveryLog, StoreDirectory, WidgetRoutes,
+    BotStates, ConversationsAccounts, DeliveryLog, StoreDirectory, TicketCreations, WidgetRoutes,
 };
 use deskmate_shared::zendesk::ZendeskConnector;
 use escalate::EscalateTool;
@@ -38,6 +38,7 @@ impl Functions {
             + ConversationsAccounts
             + WidgetRoutes
             + BotStates
+            + TicketCreations
             + 'static,
     {
         Self {
@@ -49,6 +50,7 @@ impl Functions {
             )),
             escalate_tool: Arc::new(EscalateTool {
                 stores: state.clone(),
+                creations: state.clone(),
                 escalations: Escalations::new(state, zendesk, queue).with_timing(handoff_timing),
             }),
         }

@@ -86,6 +86,7 @@ pub async fn connect_store(
         display_name: new.display_name,
         avatar_url: None,
         welcome_message: StoreConfig::DEFAULT_WELCOME_MESSAGE.to_owned(),
+        mode: Default::default(),
     };
     stores.save_store(&config).await?;
     Ok(ConnectedStore {

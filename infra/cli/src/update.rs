@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use deskmate_shared::domain::{AgentSettings, StoreConfig};
+use deskmate_shared::domain::{AgentSettings, StoreConfig, StoreMode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
@@ -58,6 +58,11 @@ pub fn parse_group(raw: &str) -> Result<GroupChoice, String> {
     }
 }
 
+/// `--mode`: `auto` or `draft`.
+pub fn parse_mode(raw: &str) -> Result<StoreMode, String> {
+    StoreMode::parse(raw.trim()).ok_or_else(|| format!("{raw:?} is not a mode: `auto` or `draft`"))
+}
+
 /// What to change; everything left `None` (or `false`) stays as it is.
 #[derive(Default)]
 pub struct UpdateArgs {
@@ -74,6 +79,8 @@ pub struct UpdateArgs {
     pub escalation_group_id: Option<Option<u64>>,
     pub knowledge: Option<String>,
     pub display_name: Option<String>,
+    /// `auto` (the bot replies) or `draft` (the bot leaves internal draft notes for humans).
+    pub mode: Option<StoreMode>,
 }
 
 pub const OPENAI_KEY_VARIABLE: &str = "DESKMATE_OPENAI_API_KEY";
@@ -263,9 +270,10 @@ pub async fn store_update(stack: &Stack, args: UpdateArgs) -> Result<Value, Stri
         && args.handoff_message.is_none()
         && args.escalation_group_id.is_none()
         && args.knowledge.is_none()
-        && args.display_name.is_none();
+        && args.display_name.is_none()
+        && args.mode.is_none();
     if nothing {
-        return Err("nothing to change: give at least one of --zendesk-token, --agent, --openai-base-url, --openai-model, --webhook-url, --instructions, --welcome-message, --handoff-message, --escalation-group-id, --knowledge, --display-name".into());
+        return Err("nothing to change: give at least one of --zendesk-token, --agent, --openai-base-url, --openai-model, --webhook-url, --instructions, --welcome-message, --handoff-message, --escalation-group-id, --knowledge, --display-name, --mode".into());
     }
     let ports = stack.ports().await;
     let before = crate::admin::load_store(&ports, stack, &args.store).await?;
@@ -326,6 +334,12 @@ pub async fn store_update(stack: &Stack, args: UpdateArgs) -> Result<Value, Stri
     if let Some(name) = display_name {
         store.display_name = name;
         changed.push("display_name");
+    }
+    if let Some(mode) = args.mode
+        && mode != store.mode
+    {
+        store.mode = mode;
+        changed.push("mode");
     }
     let old_agent_secret = agent_secret_name(&before.agent).map(str::to_owned);
     if AgentKind::of(&agent) != AgentKind::of(&before.agent) {

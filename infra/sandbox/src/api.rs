@@ -189,27 +189,121 @@ fn comment_fields(
     Ok((body, html_body, public, author))
 }
 
+/// How long the sandbox remembers an `Idempotency-Key`, as Zendesk does (two hours).
+const IDEMPOTENCY_WINDOW_SECS: i64 = 2 * 3600;
+
+/// The requester of a create body: `requester_id`, or `requester` {email, name} (the user with
+/// that email, else a new end user), else the caller.
+fn requester_of(world: &mut World, ticket: &Value, actor: u64) -> Result<u64, ApiError> {
+    if let Some(id) = ticket["requester_id"].as_u64() {
+        return Ok(id);
+    }
+    let requester = &ticket["requester"];
+    if requester.is_null() {
+        return Ok(actor);
+    }
+    let Some(email) = requester["email"].as_str().filter(|e| e.contains('@')) else {
+        return Err(invalid("Requester: email is invalid"));
+    };
+    if let Some(user) = world
+        .users
+        .values()
+        .find(|user| user.email.eq_ignore_ascii_case(email))
+    {
+        return Ok(user.id);
+    }
+    let name = requester["name"]
+        .as_str()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| email.split('@').next().unwrap_or(email))
+        .to_owned();
+    Ok(world.add_user(&name, email, crate::world::Role::EndUser))
+}
+
+/// Creates a ticket. With an `Idempotency-Key` header, like Zendesk: the same key and body
+/// within two hours answer the ticket the first request created (`x-idempotency-lookup: hit`)
+/// without creating another; the same key with another body is refused with 400.
 async fn create_ticket(
     State(shared): State<Arc<Shared>>,
     axum::Extension(CurrentUser(actor)): axum::Extension<CurrentUser>,
+    headers: HeaderMap,
     axum::Json(body): axum::Json<Value>,
-) -> ApiResult {
+) -> Result<Response, ApiError> {
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let ticket = &body["ticket"];
     let (text, html, public, author) = comment_fields(&ticket["comment"], actor)?;
-    let outgoing = {
+    let (json, outgoing, lookup) = {
         let mut world = shared.world();
-        let requester = ticket["requester_id"].as_u64().unwrap_or(actor);
-        let comment = world.new_comment(author, text.as_deref(), html.as_deref(), public);
-        let subject = ticket["subject"].as_str().unwrap_or_default().to_owned();
-        let brand = ticket["brand_id"].as_u64();
-        let assignee = ticket["assignee_id"].as_u64();
-        let (id, outgoing) =
-            world.create_ticket(actor, requester, brand, &subject, comment, "api", assignee);
-        let view = world.ticket_view(id).expect("just created");
-        (world.ticket_json(&view), outgoing)
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        world.idempotency.retain(|_, seen| seen.expires_at > now);
+        if let Some(key) = &key
+            && let Some(seen) = world.idempotency.get(key)
+        {
+            if seen.body != body {
+                return Err(ApiError(
+                    StatusCode::BAD_REQUEST,
+                    json!({"error": "IdempotentRequestError", "description": "The request parameters do not match the original request for this Idempotency-Key"}),
+                ));
+            }
+            let view = world.ticket_view(seen.ticket_id).ok_or_else(not_found)?;
+            (world.ticket_json(&view), Vec::new(), Some("hit"))
+        } else {
+            let requester = requester_of(&mut world, ticket, actor)?;
+            let comment = world.new_comment(author, text.as_deref(), html.as_deref(), public);
+            let subject = ticket["subject"].as_str().unwrap_or_default().to_owned();
+            let brand = ticket["brand_id"].as_u64();
+            let assignee = ticket["assignee_id"].as_u64();
+            let mut tags: Vec<String> = Vec::new();
+            for tag in ticket["tags"].as_array().into_iter().flatten() {
+                if let Some(tag) = tag.as_str()
+                    && !tags.iter().any(|t| t == tag)
+                {
+                    tags.push(tag.to_owned());
+                }
+            }
+            let priority = match ticket["priority"].as_str() {
+                None => None,
+                Some(p @ ("low" | "normal" | "high" | "urgent")) => Some(p.to_owned()),
+                Some(_) => return Err(invalid("Priority: is not valid")),
+            };
+            let extras = crate::world::TicketExtras {
+                tags,
+                priority,
+                group_id: ticket["group_id"].as_u64(),
+            };
+            let (id, outgoing) = world.create_ticket_with(
+                actor, requester, brand, &subject, comment, "api", assignee, extras,
+            );
+            if let Some(key) = &key {
+                world.idempotency.insert(
+                    key.clone(),
+                    crate::world::IdempotentCreation {
+                        body: body.clone(),
+                        ticket_id: id,
+                        expires_at: now + IDEMPOTENCY_WINDOW_SECS,
+                    },
+                );
+            }
+            let view = world.ticket_view(id).expect("just created");
+            (
+                world.ticket_json(&view),
+                outgoing,
+                key.as_ref().map(|_| "miss"),
+            )
+        }
     };
-    triggers::dispatch(&shared, outgoing.1);
-    created(json!({"ticket": outgoing.0}))
+    triggers::dispatch(&shared, outgoing);
+    let mut response = (StatusCode::CREATED, axum::Json(json!({"ticket": json}))).into_response();
+    if let Some(lookup) = lookup {
+        response.headers_mut().insert(
+            "x-idempotency-lookup",
+            axum::http::HeaderValue::from_static(lookup),
+        );
+    }
+    Ok(response)
 }
 
 async fn update_ticket(

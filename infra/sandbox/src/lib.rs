@@ -189,6 +189,17 @@ impl Sandbox {
         self.shared.world().ticket_view(id)
     }
 
+    /// Ids of the tickets carrying `tag`, oldest first.
+    pub fn tickets_tagged(&self, tag: &str) -> Vec<u64> {
+        self.shared
+            .world()
+            .tickets
+            .values()
+            .filter(|ticket| ticket.view.tags.iter().any(|t| t == tag))
+            .map(|ticket| ticket.view.id)
+            .collect()
+    }
+
     pub fn comments(&self, ticket: u64) -> Vec<CommentView> {
         self.shared.world().comment_views(ticket)
     }

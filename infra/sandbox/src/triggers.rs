@@ -65,6 +65,18 @@ fn condition_holds(
             "not_relevant" => true,
             _ => false,
         },
+        // Tags hold (`includes`) when the ticket carries any of the space-separated tags in
+        // the value, as Zendesk reads `current_tags`.
+        "current_tags" => {
+            let any = expected
+                .split_whitespace()
+                .any(|tag| ticket.tags.iter().any(|t| t == tag));
+            return match condition["operator"].as_str().unwrap_or_default() {
+                "includes" => any,
+                "not_includes" => !any,
+                _ => false,
+            };
+        }
         // A condition this sandbox does not know never holds, so a trigger never fires by mistake.
         _ => return false,
     };

@@ -52,6 +52,7 @@ pub struct TicketView {
     pub group_id: Option<u64>,
     pub brand_id: Option<u64>,
     pub tags: Vec<String>,
+    pub priority: Option<String>,
     pub channel: String,
     pub created_at: String,
     pub updated_at: String,
@@ -113,6 +114,22 @@ pub(crate) struct World {
     pub faults: Faults,
     pub deliveries: Vec<Delivery>,
     pub messaging: Option<crate::messaging::Messaging>,
+    /// Ticket creations by `Idempotency-Key`: the request body, the ticket, and when the key
+    /// is forgotten (unix seconds).
+    pub idempotency: BTreeMap<String, IdempotentCreation>,
+}
+
+#[derive(Default)]
+pub(crate) struct TicketExtras {
+    pub tags: Vec<String>,
+    pub priority: Option<String>,
+    pub group_id: Option<u64>,
+}
+
+pub(crate) struct IdempotentCreation {
+    pub body: Value,
+    pub ticket_id: u64,
+    pub expires_at: i64,
 }
 
 pub(crate) fn random_hex(bytes: usize) -> String {
@@ -171,6 +188,7 @@ impl World {
             faults: Faults::default(),
             deliveries: Vec::new(),
             messaging: None,
+            idempotency: BTreeMap::new(),
         }
     }
 
@@ -289,6 +307,31 @@ impl World {
         channel: &str,
         assignee: Option<u64>,
     ) -> (u64, Vec<Outgoing>) {
+        self.create_ticket_with(
+            actor,
+            requester,
+            brand,
+            subject,
+            first_comment,
+            channel,
+            assignee,
+            TicketExtras::default(),
+        )
+    }
+
+    /// [`World::create_ticket`] with the fields set at creation, before the triggers run.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn create_ticket_with(
+        &mut self,
+        actor: u64,
+        requester: u64,
+        brand: Option<u64>,
+        subject: &str,
+        first_comment: CommentView,
+        channel: &str,
+        assignee: Option<u64>,
+        extras: TicketExtras,
+    ) -> (u64, Vec<Outgoing>) {
         let id = self.next_id();
         let stamp = first_comment.created_at.clone();
         let brand = brand.or_else(|| self.brands.keys().next().copied());
@@ -303,9 +346,10 @@ impl World {
                     requester_id: requester,
                     submitter_id: actor,
                     assignee_id: assignee,
-                    group_id: None,
+                    group_id: extras.group_id,
                     brand_id: brand,
-                    tags: Vec::new(),
+                    tags: extras.tags,
+                    priority: extras.priority,
                     channel: channel.to_owned(),
                     created_at: stamp.clone(),
                     updated_at: stamp,
@@ -425,7 +469,7 @@ impl World {
             "raw_subject": ticket.subject,
             "description": self.tickets.get(&ticket.id).and_then(|t| t.comments.first()).map(|c| c.body.clone()),
             "status": ticket.status,
-            "priority": null,
+            "priority": ticket.priority,
             "type": null,
             "requester_id": ticket.requester_id,
             "submitter_id": ticket.submitter_id,

@@ -1,11 +1,13 @@
-//! The embedded default agent: answers from a store's markdown knowledge file by text
-//! retrieval (BM25 over its sections). Offline and deterministic.
+//! The embedded default agent: answers from a store's knowledge (its markdown file and its
+//! synced Help Center articles) by text retrieval, citing the article it answers from.
+//! Offline and deterministic; see [`crate::knowledge_index`].
 
-use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use super::{Agent, AgentAnswer, AgentError, AgentTurn, Escalation};
+use crate::knowledge_index::{KnowledgeIndex, Passage, Verdict};
 
 /// Phrases that mean "let me talk to a person".
 const HUMAN_REQUESTS: &[&str] = &[
@@ -37,139 +39,34 @@ const FRUSTRATION: &[&str] = &[
     "!!!",
 ];
 
-const STOPWORDS: &[&str] = &[
-    "a", "about", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "do", "does",
-    "for", "from", "get", "hello", "hi", "how", "i", "if", "in", "is", "it", "me", "my", "of",
-    "on", "or", "please", "thank", "thanks", "that", "the", "there", "this", "to", "was", "we",
-    "what", "when", "where", "which", "will", "with", "would", "you", "your", "can't", "im",
-    "great", "ok", "okay", "also", "just", "don't", "doesn't", "it's", "i'm", "i'd", "i've", "hey",
-    "dear", "regards", "cheers", "yes", "no", "so", "some", "any", "have", "has", "had", "am",
-    "been", "should", "know", "and", "then", "too", "very", "much", "there's", "our", "us",
-];
-
-/// BM25 parameters (the usual ones).
-const K1: f64 = 1.2;
-const B: f64 = 0.75;
-/// A section answers a question when it holds this share of the question's words, or at
-/// least `MIN_MATCHED_TERMS` of them (long, chatty messages dilute the share).
-const MIN_COVERAGE: f64 = 0.3;
-const MIN_MATCHED_TERMS: usize = 2;
-
-struct Section {
-    title: String,
-    body: String,
-    term_counts: HashMap<String, usize>,
-    length: usize,
-}
-
 pub struct KnowledgeAgent {
-    sections: Vec<Section>,
-    average_length: f64,
-}
-
-fn terms(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .map(|word| word.trim_matches('\'').to_lowercase())
-        .filter(|word| word.len() > 1 && !STOPWORDS.contains(&word.as_str()))
-        .map(|word| stem(&word))
-        .collect()
-}
-
-/// A light stemmer: enough to match "refunds" with "refund" and "shipping" with "ship".
-fn stem(word: &str) -> String {
-    for suffix in ["ing", "ed", "es", "s"] {
-        if let Some(stripped) = word.strip_suffix(suffix)
-            && stripped.chars().count() >= 3
-        {
-            let mut chars: Vec<char> = stripped.chars().collect();
-            let doubled = chars.len() >= 2 && chars[chars.len() - 1] == chars[chars.len() - 2];
-            if doubled && !"aeiouls".contains(chars[chars.len() - 1]) {
-                chars.pop();
-            }
-            return chars.into_iter().collect();
-        }
-    }
-    word.to_owned()
+    index: Arc<KnowledgeIndex>,
 }
 
 impl KnowledgeAgent {
+    /// An agent over a markdown knowledge file alone.
     pub fn new(markdown: &str) -> Self {
-        let mut sections = Vec::new();
-        let mut title = String::new();
-        let mut body = String::new();
-        let mut flush = |title: &str, body: &str| {
-            let body = body.trim();
-            if body.is_empty() {
-                return;
-            }
-            let words = terms(&format!("{title} {title} {body}"));
-            let mut term_counts = HashMap::new();
-            for word in &words {
-                *term_counts.entry(word.clone()).or_insert(0) += 1;
-            }
-            sections.push(Section {
-                title: title.to_owned(),
-                body: body.to_owned(),
-                length: words.len(),
-                term_counts,
-            });
-        };
-        for line in markdown.lines() {
-            if let Some(heading) = line.strip_prefix('#') {
-                flush(&title, &body);
-                title = heading.trim_start_matches('#').trim().to_owned();
-                body.clear();
-            } else {
-                body.push_str(line);
-                body.push('\n');
-            }
-        }
-        flush(&title, &body);
-        let average_length = if sections.is_empty() {
-            1.0
-        } else {
-            sections.iter().map(|s| s.length).sum::<usize>() as f64 / sections.len() as f64
-        };
-        Self {
-            sections,
-            average_length,
-        }
+        Self::from_index(Arc::new(KnowledgeIndex::from_markdown(markdown)))
     }
 
-    /// The best section for `question`, if one is relevant enough.
-    fn best_section(&self, question: &str) -> Option<&Section> {
-        let query: HashSet<String> = terms(question).into_iter().collect();
-        if query.is_empty() {
-            return None;
-        }
-        let total = self.sections.len() as f64;
-        let scored = self.sections.iter().map(|section| {
-            let mut score = 0.0;
-            let mut matched = 0;
-            for term in &query {
-                let Some(&count) = section.term_counts.get(term) else {
-                    continue;
-                };
-                matched += 1;
-                let containing = self
-                    .sections
-                    .iter()
-                    .filter(|s| s.term_counts.contains_key(term))
-                    .count() as f64;
-                let idf = ((total - containing + 0.5) / (containing + 0.5) + 1.0).ln();
-                let tf = count as f64;
-                let norm = K1 * (1.0 - B + B * section.length as f64 / self.average_length);
-                score += idf * tf * (K1 + 1.0) / (tf + norm);
-            }
-            let relevant =
-                matched >= MIN_MATCHED_TERMS || matched as f64 / query.len() as f64 >= MIN_COVERAGE;
-            (section, score, relevant)
-        });
-        scored
-            .filter(|(_, score, relevant)| *score > 0.0 && *relevant)
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(section, _, _)| section)
+    /// An agent over a built index (a synced Help Center and the markdown file).
+    pub fn from_index(index: Arc<KnowledgeIndex>) -> Self {
+        Self { index }
     }
+}
+
+/// The reply for a passage: its title, its text and, for an article, a link to it.
+fn grounded_reply(passage: &Passage) -> String {
+    let mut reply = if passage.title.is_empty() {
+        passage.text.clone()
+    } else {
+        format!("**{}**\n\n{}", passage.title, passage.text)
+    };
+    if let Some(url) = &passage.url {
+        let name = passage.title.split(" › ").next().unwrap_or(&passage.title);
+        reply.push_str(&format!("\n\nSource: [{name}]({url})"));
+    }
+    reply
 }
 
 fn mentions_any(text: &str, phrases: &[&str]) -> bool {
@@ -202,12 +99,12 @@ impl Agent for KnowledgeAgent {
         if mentions_any(&question, FRUSTRATION) {
             return Ok(escalate("The customer sounds frustrated."));
         }
-        match self.best_section(&question) {
-            Some(section) => Ok(AgentAnswer {
-                reply: Some(format!("**{}**\n\n{}", section.title, section.body)),
+        match self.index.answer(&question) {
+            Verdict::Answer(hit) => Ok(AgentAnswer {
+                reply: Some(grounded_reply(hit.passage)),
                 escalation: None,
             }),
-            None => Ok(escalate(
+            Verdict::NoMatch { .. } => Ok(escalate(
                 "The knowledge base has no answer to this question.",
             )),
         }
@@ -285,11 +182,28 @@ mod tests {
         }
     }
 
-    #[test]
-    fn stemming_matches_simple_inflections() {
-        assert_eq!(stem("refunds"), "refund");
-        assert_eq!(stem("shipping"), "ship");
-        assert_eq!(stem("shipped"), "ship");
-        assert_eq!(stem("ship"), "ship");
+    #[tokio::test]
+    async fn cites_the_article_it_answers_from() {
+        let mut passages = crate::knowledge_index::article_passages(
+            "Shipping to Portugal",
+            "<h2>Shipping times</h2><p>Parcels reach Portugal in 3 to 5 business days.</p>",
+            "https://help.example.com/hc/en-us/articles/7-Shipping-to-Portugal",
+            "shipping",
+        );
+        passages.extend(crate::knowledge_index::markdown_passages(KNOWLEDGE));
+        let agent = KnowledgeAgent::from_index(Arc::new(KnowledgeIndex::build(passages)));
+        let answer = agent
+            .respond(
+                &turn(&["How long does shipping take to Portugal?"]),
+                tokio::time::Instant::now(),
+            )
+            .await
+            .unwrap();
+        let reply = answer.reply.unwrap();
+        assert!(reply.contains("3 to 5 business days"), "{reply}");
+        assert!(
+            reply.contains("(https://help.example.com/hc/en-us/articles/7-Shipping-to-Portugal)"),
+            "{reply}"
+        );
     }
 }

@@ -10,6 +10,7 @@
 //! | Conversations     | `ACCOUNT#{subdomain}`           | `CONVERSATIONS` |
 //! | widget route      | `WIDGET#{subdomain}#{widget}`   | `ROUTE`         |
 //! | tool token        | `TOOL#{sha256 of token}`        | `TOKEN`         |
+//! | created ticket    | `THREAD#{store}#create:{key}`   | `CREATION`      |
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -25,13 +26,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BotStates, ClaimOutcome, ConversationsAccounts, DeliveryLog, HandoffLease, HandoffStart,
-    ReplyClaims, StateError, StoreDirectory, WidgetError, WidgetRoutes, epoch_millis_now,
-    epoch_seconds_now,
+    BotStates, ClaimOutcome, ConversationsAccounts, CreationClaim, DeliveryLog, HandoffLease,
+    HandoffStart, ReplyClaims, StateError, StoreDirectory, TicketCreations, WidgetError,
+    WidgetRoutes, epoch_millis_now, epoch_seconds_now,
 };
 use crate::auth::TokenHash;
 use crate::domain::{
-    AgentSettings, BotState, ConversationsAccount, HandoffIntent, StoreConfig, StoreId, Thread,
+    AgentSettings, BotState, ConversationsAccount, HandoffIntent, StoreConfig, StoreId, StoreMode,
+    Thread,
 };
 
 pub const TTL_ATTRIBUTE: &str = "expires_at";
@@ -188,6 +190,11 @@ fn thread_pk(store: &StoreId, thread: &Thread) -> String {
     format!("THREAD#{store}#{thread}")
 }
 
+/// Under the store's `THREAD#` prefix, so deleting the store deletes it too.
+fn creation_pk(store: &StoreId, key: &str) -> String {
+    format!("THREAD#{store}#create:{key}")
+}
+
 fn claim_sk(message_id: &str) -> String {
     format!("CLAIM#{message_id}")
 }
@@ -241,6 +248,9 @@ struct StoreRecord {
     avatar_url: Option<String>,
     #[serde(default)]
     welcome_message: String,
+    /// Absent in items written before draft mode: those stores answer on their own.
+    #[serde(default)]
+    mode: StoreMode,
 }
 
 impl StoreRecord {
@@ -266,6 +276,7 @@ impl StoreRecord {
             display_name: store.display_name.clone(),
             avatar_url: store.avatar_url.clone(),
             welcome_message: store.welcome_message.clone(),
+            mode: store.mode,
         }
     }
 
@@ -296,6 +307,7 @@ impl StoreRecord {
             display_name: self.display_name,
             avatar_url: self.avatar_url,
             welcome_message: self.welcome_message,
+            mode: self.mode,
         })
     }
 }
@@ -410,6 +422,91 @@ impl StoreDirectory for DynamoState {
             .as_ref()
             .and_then(|item| text(item, "store_id"))
             .and_then(|id| StoreId::parse(id).ok()))
+    }
+}
+
+#[async_trait]
+impl TicketCreations for DynamoState {
+    async fn claim_creation(
+        &self,
+        store: &StoreId,
+        key: &str,
+        lease: Duration,
+    ) -> Result<CreationClaim, StateError> {
+        let pk = creation_pk(store, key);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk.clone()))
+            .key("sk", s("CREATION"))
+            .update_expression("SET lease_until = :lease, #ttl = :ttl")
+            .condition_expression(
+                "attribute_not_exists(pk) OR (attribute_not_exists(ticket_id) AND lease_until < :now)",
+            )
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":lease", lease_end(lease))
+            .expression_attribute_values(":ttl", n(epoch_seconds_now() + CLAIM_RETENTION.as_secs()))
+            .expression_attribute_values(":now", n(epoch_millis_now()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(CreationClaim::Mine),
+            Err(err) if condition_failed(&err) => {
+                let item = self.get(pk.clone(), "CREATION").await?;
+                match item.as_ref().and_then(|item| item.get("ticket_id")) {
+                    Some(id) => id
+                        .as_n()
+                        .ok()
+                        .and_then(|id| id.parse().ok())
+                        .map(CreationClaim::Created)
+                        .ok_or_else(|| StateError::Corrupt {
+                            key: pk,
+                            reason: "ticket_id is not a number".into(),
+                        }),
+                    None => Ok(CreationClaim::InProgress),
+                }
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn record_creation(
+        &self,
+        store: &StoreId,
+        key: &str,
+        ticket_id: u64,
+    ) -> Result<(), StateError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(creation_pk(store, key)))
+            .key("sk", s("CREATION"))
+            .update_expression("SET ticket_id = :id")
+            .expression_attribute_values(":id", n(ticket_id))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn release_creation(&self, store: &StoreId, key: &str) -> Result<(), StateError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(creation_pk(store, key)))
+            .key("sk", s("CREATION"))
+            .update_expression("SET lease_until = :zero")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(ticket_id)")
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if condition_failed(&err) => Ok(()),
+            Err(err) => Err(unavailable(err)),
+        }
     }
 }
 

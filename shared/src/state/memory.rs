@@ -7,9 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    BotStates, ClaimOutcome, ConversationsAccounts, DeliveryLog, HandoffLease, HandoffStart,
-    ReplyClaims, StateError, StoreDirectory, WidgetError, WidgetRoutes, epoch_millis_now,
-    epoch_seconds_now,
+    BotStates, ClaimOutcome, ConversationsAccounts, CreationClaim, DeliveryLog, HandoffLease,
+    HandoffStart, ReplyClaims, StateError, StoreDirectory, TicketCreations, WidgetError,
+    WidgetRoutes, epoch_millis_now, epoch_seconds_now,
 };
 use crate::auth::TokenHash;
 use crate::domain::{BotState, ConversationsAccount, HandoffIntent, StoreConfig, StoreId, Thread};
@@ -27,6 +27,14 @@ struct Tables {
     claims: HashMap<(StoreId, Thread, String), Claim>,
     accounts: HashMap<String, ConversationsAccount>,
     widgets: HashMap<(String, String), StoreId>,
+    /// Ticket creations by (store, key): the ticket once made, else the lease's end.
+    creations: HashMap<(StoreId, String), Creation>,
+}
+
+enum Creation {
+    /// Epoch milliseconds.
+    Leased(u64),
+    Created(u64),
 }
 
 struct Claim {
@@ -94,6 +102,7 @@ impl StoreDirectory for MemoryState {
         tables.widgets.retain(|_, owner| *owner != store.id);
         tables.bot_states.retain(|(owner, _), _| *owner != store.id);
         tables.claims.retain(|(owner, _, _), _| *owner != store.id);
+        tables.creations.retain(|(owner, _), _| *owner != store.id);
         let prefix = format!("{}:", store.id);
         tables.deliveries.retain(|key, _| !key.starts_with(&prefix));
         Ok(())
@@ -106,6 +115,53 @@ impl StoreDirectory for MemoryState {
             .values()
             .find(|store| store.tool_token_hash.as_ref() == Some(hash))
             .map(|store| store.id.clone()))
+    }
+}
+
+#[async_trait]
+impl TicketCreations for MemoryState {
+    async fn claim_creation(
+        &self,
+        store: &StoreId,
+        key: &str,
+        lease: Duration,
+    ) -> Result<CreationClaim, StateError> {
+        let mut tables = self.tables();
+        let slot = (store.clone(), key.to_owned());
+        match tables.creations.get(&slot) {
+            Some(Creation::Created(id)) => Ok(CreationClaim::Created(*id)),
+            Some(Creation::Leased(until)) if *until >= epoch_millis_now() => {
+                Ok(CreationClaim::InProgress)
+            }
+            _ => {
+                tables
+                    .creations
+                    .insert(slot, Creation::Leased(lease_end(lease)));
+                Ok(CreationClaim::Mine)
+            }
+        }
+    }
+
+    async fn record_creation(
+        &self,
+        store: &StoreId,
+        key: &str,
+        ticket_id: u64,
+    ) -> Result<(), StateError> {
+        self.tables().creations.insert(
+            (store.clone(), key.to_owned()),
+            Creation::Created(ticket_id),
+        );
+        Ok(())
+    }
+
+    async fn release_creation(&self, store: &StoreId, key: &str) -> Result<(), StateError> {
+        let mut tables = self.tables();
+        let slot = (store.clone(), key.to_owned());
+        if let Some(Creation::Leased(_)) = tables.creations.get(&slot) {
+            tables.creations.remove(&slot);
+        }
+        Ok(())
     }
 }
 

@@ -213,6 +213,40 @@ pub trait ReplyClaims: Send + Sync {
     ) -> Result<(), StateError>;
 }
 
+/// What claiming a ticket-creation idempotency key found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CreationClaim {
+    /// This caller creates the ticket: the key is new, or an earlier attempt stopped before
+    /// recording its ticket (Zendesk's own `Idempotency-Key` then returns that ticket).
+    Mine,
+    /// A ticket was created under this key.
+    Created(u64),
+    /// Another call with this key is creating the ticket right now.
+    InProgress,
+}
+
+/// Tickets the create-ticket tool made, by the caller's idempotency key, per store: remembered
+/// far longer than Zendesk remembers its `Idempotency-Key`s.
+#[async_trait]
+pub trait TicketCreations: Send + Sync {
+    /// Claims `key` for a creation (a conditional write) with a lease of `lease`.
+    async fn claim_creation(
+        &self,
+        store: &StoreId,
+        key: &str,
+        lease: Duration,
+    ) -> Result<CreationClaim, StateError>;
+    /// Records the ticket created under `key`.
+    async fn record_creation(
+        &self,
+        store: &StoreId,
+        key: &str,
+        ticket_id: u64,
+    ) -> Result<(), StateError>;
+    /// Ends the lease of a creation that failed, so a retry may create at once.
+    async fn release_creation(&self, store: &StoreId, key: &str) -> Result<(), StateError>;
+}
+
 /// Seconds since the Unix epoch: the unit of DynamoDB's TTL attribute.
 pub(crate) fn epoch_seconds_now() -> u64 {
     epoch_millis_now() / 1000

@@ -83,6 +83,13 @@ pub trait TicketDesk: Send + Sync {
     async fn update_ticket(&self, id: u64, update: &TicketUpdate) -> Result<Ticket, ZendeskError>;
     /// Ids of the tickets carrying `tag` (Zendesk search; new tickets appear after a delay).
     async fn tickets_tagged(&self, tag: &str) -> Result<Vec<u64>, ZendeskError>;
+    /// Creates a ticket with Zendesk's `Idempotency-Key`: a retry with the same key and body
+    /// (within Zendesk's short window) answers the ticket the first call created. Returns its id.
+    async fn create_ticket(
+        &self,
+        ticket: &NewTicket,
+        idempotency_key: &str,
+    ) -> Result<u64, ZendeskError>;
 }
 
 /// Opens a store's Zendesk account.

@@ -51,7 +51,18 @@ impl RestClient {
         url: &str,
         body: Option<&Value>,
     ) -> Result<T, ZendeskError> {
-        let result = self.send(method, url, body).await;
+        self.call_with_header(method, url, body, None).await
+    }
+
+    /// [`RestClient::call`] with one extra request header (e.g. `Idempotency-Key`).
+    pub(crate) async fn call_with_header<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        extra: Option<(&str, &str)>,
+    ) -> Result<T, ZendeskError> {
+        let result = self.send(method, url, body, extra).await;
         if let Err(err) = &result {
             crate::measures::zendesk_error(err.class());
         }
@@ -63,6 +74,7 @@ impl RestClient {
         method: Method,
         url: &str,
         body: Option<&Value>,
+        extra: Option<(&str, &str)>,
     ) -> Result<T, ZendeskError> {
         let replay = if method == Method::GET {
             Replay::Safe
@@ -74,6 +86,10 @@ impl RestClient {
                 .http
                 .request(method.clone(), url)
                 .header(AUTHORIZATION, self.authorization.clone());
+            let request = match extra {
+                Some((name, value)) => request.header(name, value),
+                None => request,
+            };
             match body {
                 Some(body) => request.json(body),
                 None => request,

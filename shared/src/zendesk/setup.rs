@@ -5,6 +5,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use super::{SupportClient, ZendeskError};
+use crate::domain::CREATED_TAG;
 use crate::domain::{StoreConfig, TicketEvent};
 
 /// The JSON body both triggers send (only `event` differs). Zendesk renders every
@@ -47,7 +48,7 @@ fn notify(webhook_id: &str, event: TicketEvent) -> Value {
     json!({"field": "notification_webhook", "value": [webhook_id, body]})
 }
 
-/// Trigger 1 (a new ticket: assign it to the bot, notify) and trigger 2 (a customer's public
+/// Trigger 1 (a new ticket Deskmate did not create itself: assign it to the bot, notify) and trigger 2 (a customer's public
 /// reply on a bot ticket: notify). `Ticket is Updated` on trigger 2 keeps a new ticket from
 /// being announced twice; `Brand is` keeps each store to its own brand.
 pub fn email_triggers(store: &StoreConfig, webhook_id: &str) -> [Value; 2] {
@@ -57,7 +58,11 @@ pub fn email_triggers(store: &StoreConfig, webhook_id: &str) -> [Value; 2] {
         .map(|brand| condition("brand_id", brand.to_string()))
         .into_iter()
         .collect();
-    let mut created = vec![condition("update_type", "Create")];
+    // Tickets the create-ticket tool made carry this tag: the bot does not answer its own.
+    let mut created = vec![
+        condition("update_type", "Create"),
+        json!({"field": "current_tags", "operator": "not_includes", "value": CREATED_TAG}),
+    ];
     created.extend(brand.clone());
     let mut replied = vec![
         condition("update_type", "Change"),

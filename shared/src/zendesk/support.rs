@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 use super::rest::RestClient;
 use super::{
-    Comment, CommentThread, Ticket, TicketDesk, TicketDesks, TicketUpdate, User, ZendeskError,
+    Comment, CommentThread, NewTicket, Ticket, TicketDesk, TicketDesks, TicketUpdate, User,
+    ZendeskError,
 };
 use crate::domain::StoreConfig;
 use crate::http_retry::RetryPolicy;
@@ -328,6 +329,26 @@ impl TicketDesk for SupportClient {
             .iter()
             .filter_map(|r| r["id"].as_u64())
             .collect())
+    }
+
+    async fn create_ticket(
+        &self,
+        ticket: &NewTicket,
+        idempotency_key: &str,
+    ) -> Result<u64, ZendeskError> {
+        let body = json!({ "ticket": ticket });
+        let answer: Value = self
+            .rest
+            .call_with_header(
+                Method::POST,
+                &self.url("/api/v2/tickets"),
+                Some(&body),
+                Some(("Idempotency-Key", idempotency_key)),
+            )
+            .await?;
+        answer["ticket"]["id"]
+            .as_u64()
+            .ok_or_else(|| ZendeskError::OutcomeUnknown("the created ticket has no id".into()))
     }
 
     /// The ticket as the update left it: from Zendesk's answer when that carries what the

@@ -210,6 +210,34 @@ impl TicketUpdate {
     }
 }
 
+/// `POST /api/v2/tickets` body fields Deskmate sends (the create-ticket tool).
+#[derive(Clone, Debug, Serialize)]
+pub struct NewTicket {
+    pub subject: String,
+    /// Zendesk finds the user by email, or creates an end user with this name.
+    pub requester: NewRequester,
+    pub comment: NewTicketComment,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<u64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NewRequester {
+    pub email: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NewTicketComment {
+    pub body: String,
+    pub public: bool,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct NewComment {
     pub html_body: String,
