@@ -747,37 +747,18 @@ impl EscalateTool {
     }
 }
 
-/// The create-ticket request's JSON Schema, with the rule serde cannot say: exactly one source.
+/// The create-ticket request's JSON Schema: its own fields, exactly one source.
 fn create_request_schema(generator: &mut schemars::SchemaGenerator) -> Value {
-    let mut schema = embedded(generator.root_schema_for::<CreateTicketRequest>());
-    let object = schema.as_object_mut().expect("an object schema");
-    for field in ["ticket_id", "conversation_id", "priority"] {
-        if let Some(property) = object
-            .get_mut("properties")
-            .and_then(|properties| properties.get_mut(field))
-            .and_then(Value::as_object_mut)
-        {
-            property.remove("default");
-        }
-    }
-    object.insert(
-        "oneOf".into(),
-        json!([{"required": ["ticket_id"]}, {"required": ["conversation_id"]}]),
-    );
-    schema
+    one_thread_schema::<CreateTicketRequest>(generator, &["priority"])
 }
 
 /// The create-ticket tool as LLM function calling expects it.
 pub fn create_ticket_tool_schema() -> Value {
-    let mut generator = schemars::generate::SchemaSettings::draft07().into_generator();
-    json!({
-        "type": "function",
-        "function": {
-            "name": CREATE_TICKET_TOOL_NAME,
-            "description": CREATE_TICKET_DESCRIPTION,
-            "parameters": create_request_schema(&mut generator),
-        }
-    })
+    function_tool(
+        CREATE_TICKET_TOOL_NAME,
+        CREATE_TICKET_DESCRIPTION,
+        create_request_schema,
+    )
 }
 
 /// A schema as the description embeds it: without `$schema`, and without the definitions
@@ -792,15 +773,27 @@ fn embedded(schema: schemars::Schema) -> Value {
     value
 }
 
-/// The request type's JSON Schema, with the rule serde cannot say: exactly one target.
+/// The escalate request's JSON Schema: its own fields, exactly one target.
 fn request_schema(generator: &mut schemars::SchemaGenerator) -> Value {
-    let mut schema = embedded(generator.root_schema_for::<EscalateRequest>());
+    one_thread_schema::<EscalateRequest>(generator, &[])
+}
+
+/// The schema of a request naming exactly one of `ticket_id` / `conversation_id` — the rule
+/// serde cannot say. `#[serde(default)]` makes schemars say `"default": null`, which those
+/// (and `also_without_default`) may not be.
+fn one_thread_schema<T: schemars::JsonSchema>(
+    generator: &mut schemars::SchemaGenerator,
+    also_without_default: &[&str],
+) -> Value {
+    let mut schema = embedded(generator.root_schema_for::<T>());
     let object = schema.as_object_mut().expect("an object schema");
-    // `#[serde(default)]` makes schemars say `"default": null`, which a target may not be.
-    for target in ["ticket_id", "conversation_id"] {
+    let fields = ["ticket_id", "conversation_id"]
+        .iter()
+        .chain(also_without_default);
+    for field in fields {
         if let Some(property) = object
             .get_mut("properties")
-            .and_then(|properties| properties.get_mut(target))
+            .and_then(|properties| properties.get_mut(*field))
             .and_then(Value::as_object_mut)
         {
             property.remove("default");
@@ -813,17 +806,26 @@ fn request_schema(generator: &mut schemars::SchemaGenerator) -> Value {
     schema
 }
 
-/// The tool as LLM function calling expects it (OpenAI-style `tools` entry).
-pub fn tool_schema() -> Value {
+/// A tool as LLM function calling expects it (an OpenAI-style `tools` entry).
+fn function_tool(
+    name: &str,
+    description: &str,
+    parameters: fn(&mut schemars::SchemaGenerator) -> Value,
+) -> Value {
     let mut generator = schemars::generate::SchemaSettings::draft07().into_generator();
     json!({
         "type": "function",
         "function": {
-            "name": TOOL_NAME,
-            "description": TOOL_DESCRIPTION,
-            "parameters": request_schema(&mut generator),
+            "name": name,
+            "description": description,
+            "parameters": parameters(&mut generator),
         }
     })
+}
+
+/// The escalate tool as LLM function calling expects it.
+pub fn tool_schema() -> Value {
+    function_tool(TOOL_NAME, TOOL_DESCRIPTION, request_schema)
 }
 
 /// OpenAPI 3.0 description of the tool endpoint. Its server is `/`: the tool lives on the
