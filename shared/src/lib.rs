@@ -21,6 +21,7 @@ pub mod handoff;
 pub mod http_retry;
 pub mod ingress;
 pub mod knowledge_index;
+pub mod knowledge_sync;
 pub mod measures;
 pub mod queue;
 pub mod render;

@@ -446,3 +446,87 @@ async fn conversations_settings_round_trip_without_the_shared_secret() {
         "only the hash is stored"
     );
 }
+
+/// The store's knowledge items (head and chunks) in the table.
+async fn knowledge_items(aws: &AwsResources, store: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut start = None;
+    loop {
+        let page = aws
+            .dynamodb
+            .query()
+            .table_name(&aws.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :k)")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("STORE#{store}")))
+            .expression_attribute_values(":k", AttributeValue::S("KNOWLEDGE".into()))
+            .projection_expression("sk")
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        keys.extend(
+            page.items()
+                .iter()
+                .filter_map(|item| item.get("sk")?.as_s().ok().cloned()),
+        );
+        match page.last_evaluated_key() {
+            Some(key) if !key.is_empty() => start = Some(key.clone()),
+            _ => return keys,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_knowledge_index_larger_than_an_item_is_saved_in_chunks_and_deleted_with_its_store() {
+    use deskmate_shared::knowledge_index::{KnowledgeIndex, article_passages};
+    use deskmate_shared::state::KnowledgeIndexes;
+
+    let aws = AwsResources::create().await;
+    let state = DynamoState::new(aws.dynamodb.clone(), &aws.table);
+    let id = unique_name("kb").to_lowercase();
+    let config = store(&id);
+    state.save_store(&config).await.unwrap();
+    assert!(state.load_index(&config.id).await.unwrap().is_none());
+
+    // About 1.5 MB of JSON: far over DynamoDB's 400 KB item limit.
+    let passages = (0..1500)
+        .flat_map(|i| {
+            article_passages(
+                &format!("Article {i} über Größen"),
+                &format!(
+                    "<h2>Part</h2><p>{}</p>",
+                    format!("word{i} größe ✓ ").repeat(60)
+                ),
+                &format!("https://acme.zendesk.com/hc/en-us/articles/{i}"),
+                &format!("{}", i % 10),
+            )
+        })
+        .collect::<Vec<_>>();
+    let big = KnowledgeIndex::build(passages);
+    assert!(serde_json::to_string(&big).unwrap().len() > 1_000_000);
+    let first = state.save_index(&config.id, &big).await.unwrap();
+    let loaded = state.load_index(&config.id).await.unwrap().unwrap();
+    assert_eq!(loaded.version, first);
+    assert_eq!(loaded.index.passages(), big.passages());
+    assert_eq!(state.index_version(&config.id).await.unwrap(), Some(first));
+    let chunked = knowledge_items(&aws, &id).await;
+    assert!(chunked.len() >= 5, "a head and several chunks: {chunked:?}");
+
+    // Saved again twice: the version grows, and only the last two versions' chunks remain.
+    let small = KnowledgeIndex::from_markdown("# Shipping\nWe ship worldwide.\n");
+    let second = state.save_index(&config.id, &small).await.unwrap();
+    let third = state.save_index(&config.id, &small).await.unwrap();
+    assert!(first < second && second < third);
+    let loaded = state.load_index(&config.id).await.unwrap().unwrap();
+    assert_eq!(loaded.version, third);
+    assert_eq!(loaded.index.passages(), small.passages());
+    assert_eq!(
+        knowledge_items(&aws, &id).await.len(),
+        3,
+        "the head and two chunks"
+    );
+
+    state.delete_store(&config).await.unwrap();
+    assert!(knowledge_items(&aws, &id).await.is_empty());
+    assert!(state.load_index(&config.id).await.unwrap().is_none());
+}

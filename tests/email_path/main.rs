@@ -3,6 +3,7 @@
 
 mod bad_requests;
 mod draft_mode;
+mod help_center;
 mod human_takeover;
 mod llm_servers;
 mod replies;

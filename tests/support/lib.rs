@@ -559,6 +559,11 @@ impl TestApp {
         response
     }
 
+    /// A Support API client with the store's credentials (as an operator's tooling has them).
+    pub fn support(&self) -> SupportClient {
+        support_client(&self.sandbox, &self.api_token)
+    }
+
     /// The customer emails the store's brand; returns the new ticket's id.
     pub fn customer_emails(&self, body: &str) -> u64 {
         let subject: String = body.chars().take(40).collect();

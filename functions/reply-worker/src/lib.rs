@@ -17,7 +17,7 @@ use deskmate_shared::reply_once::{ReplierSettings, attempt_owner};
 use deskmate_shared::secrets::SecretStore;
 use deskmate_shared::sqs_batch::{FailurePolicy, decode_job, process_batch};
 use deskmate_shared::state::{
-    BotStates, ConversationsAccounts, ReplyClaims, StoreDirectory, WidgetRoutes,
+    BotStates, ConversationsAccounts, KnowledgeIndexes, ReplyClaims, StoreDirectory, WidgetRoutes,
 };
 use deskmate_shared::widget_path::ConversationReplier;
 use deskmate_shared::zendesk::ZendeskConnector;
@@ -45,12 +45,17 @@ impl ReplyWorker {
             + WidgetRoutes
             + BotStates
             + ReplyClaims
+            + KnowledgeIndexes
             + 'static,
     {
         let zendesk = Arc::new(ZendeskConnector::from_config(secrets.clone(), config));
         let policy = RetryPolicy::default();
         // One HTTP client (and connection pool) for Zendesk and the agent backends.
-        let agents = Arc::new(AgentBackends::new(zendesk.http().clone(), secrets, policy));
+        // Knowledge agents answer from the store's synced Help Center index when it has one.
+        let agents = Arc::new(
+            AgentBackends::new(zendesk.http().clone(), secrets, policy)
+                .with_knowledge_indexes(state.clone()),
+        );
         let settings = ReplierSettings {
             agent_timeout: config.agent_timeout,
             claim_lease: config.claim_lease,

@@ -749,6 +749,33 @@ pub async fn store_test(stack: &Stack, store_id: &str) -> Result<Value, String> 
     Ok(json!({"store_id": store.id.as_str(), "connected_as": bot.name, "role": bot.role}))
 }
 
+/// `deskmate knowledge sync`: the store's index rebuilt from its Help Center and markdown.
+pub async fn knowledge_sync(stack: &Stack, store_id: &str, locale: &str) -> Result<Value, String> {
+    let ports = stack.ports().await;
+    let store = load_store(&ports, stack, store_id).await?;
+    let token = ports
+        .secrets
+        .secret(&store.zendesk_token_secret)
+        .await
+        .map_err(|err| format!("the store's Zendesk API token: {err}"))?;
+    let client = stack.support_client(&store.subdomain, &store.bot_email, &token);
+    let indexes = DynamoState::new(
+        aws_sdk_dynamodb::Client::new(&stack.sdk().await),
+        &stack.table,
+    );
+    let report =
+        deskmate_shared::knowledge_sync::sync_store_knowledge_in(&store, &client, &indexes, locale)
+            .await
+            .map_err(|err| format!("store {}: {err}", store.id))?;
+    Ok(json!({
+        "store_id": store.id.as_str(),
+        "articles": report.articles,
+        "markdown_sections": report.markdown_sections,
+        "passages": report.passages,
+        "version": report.version,
+    }))
+}
+
 /// `deskmate store rotate-token`: a new webhook or tool token, printed once; the old one stops
 /// working at once.
 pub async fn store_rotate_token(

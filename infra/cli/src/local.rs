@@ -72,6 +72,7 @@ where
         + BotStates
         + ReplyClaims
         + deskmate_shared::state::TicketCreations
+        + deskmate_shared::state::KnowledgeIndexes
         + 'static,
     V: SecretStore + SecretVault + 'static,
 {

@@ -64,6 +64,9 @@ enum Command {
     /// The account's messaging switchboard.
     #[command(subcommand)]
     Switchboard(SwitchboardCommand),
+    /// The knowledge agent's index: the brand's Help Center and the markdown file.
+    #[command(subcommand)]
+    Knowledge(KnowledgeCommand),
     /// Check a store from the stack to Zendesk: the table, the API, the store, its Zendesk
     /// token and bot user, the webhook and both triggers, the Conversations credentials, the
     /// switchboard, the widget mapping and the queues. One line per check (✓ or ✗), each
@@ -84,6 +87,24 @@ enum Command {
         /// --stack-name.
         #[arg(long, env = "DESKMATE_DEAD_LETTER_QUEUE_URL")]
         dead_letter_queue_url: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KnowledgeCommand {
+    /// Rebuild the store's knowledge index from its brand's published, public Help Center
+    /// articles and its markdown knowledge file, and save it for the workers. Articles
+    /// unpublished or restricted since the last sync stop being used.
+    ///
+    /// Example: deskmate knowledge sync --store acme-shoes --stack-name deskmate
+    Sync {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long)]
+        store: String,
+        /// The Help Center locale to read.
+        #[arg(long, default_value = deskmate_shared::knowledge_sync::DEFAULT_LOCALE)]
+        locale: String,
     },
 }
 
@@ -509,6 +530,16 @@ async fn run(command: Command) -> Result<(), String> {
         Command::Widgets(WidgetsCommand::Unmap { stack: args, store }) => {
             let stack = resolve(&args).await?.0;
             let result = admin::widgets_unmap(&stack, &store).await?;
+            print_result(&args, &result);
+            Ok(())
+        }
+        Command::Knowledge(KnowledgeCommand::Sync {
+            stack: args,
+            store,
+            locale,
+        }) => {
+            let stack = resolve(&args).await?.0;
+            let result = admin::knowledge_sync(&stack, &store, &locale).await?;
             print_result(&args, &result);
             Ok(())
         }

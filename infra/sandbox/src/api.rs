@@ -107,6 +107,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v2/webhooks/{id}", put(update_webhook))
         .route("/api/v2/webhooks/{id}/signing_secret", get(signing_secret))
         .route("/api/v2/triggers/{id}", put(update_trigger))
+        .route(
+            "/api/v2/help_center/{locale}/articles",
+            get(crate::help_center::list_articles),
+        )
+        .route(
+            "/api/v2/help_center/{locale}/articles.json",
+            get(crate::help_center::list_articles),
+        )
         .layer(middleware::from_fn_with_state(shared.clone(), gate))
         .with_state(shared)
 }

@@ -10,6 +10,10 @@
 //! | `POST /_sandbox/users` | `{name, email, role}`, role `end_user`, `agent`, `light_agent` or `admin` | `{id}` |
 //! | `POST /_sandbox/api_tokens` | | `{token}` (use with any user's email: `{email}/token:{token}`) |
 //! | `POST /_sandbox/brands` | `{name}` | `{id}` |
+//! | `POST /_sandbox/articles` | `{brand_id?, title, body, draft?, user_segment_id?}` | `{id}` |
+//! | `GET /_sandbox/articles` | | every Help Center article |
+//! | `PUT /_sandbox/articles/{id}` | `{title?, body?, draft?, user_segment_id?}` | the article |
+//! | `POST /_sandbox/articles/{id}/unpublish` | | the article |
 //!
 //! People acting on tickets (each runs the triggers, which may call webhooks):
 //!
@@ -69,6 +73,9 @@ const ROUTES: &[&str] = &[
     "POST /_sandbox/users",
     "POST /_sandbox/api_tokens",
     "POST /_sandbox/brands",
+    "GET|POST /_sandbox/articles",
+    "PUT /_sandbox/articles/{id}",
+    "POST /_sandbox/articles/{id}/unpublish",
     "POST /_sandbox/tickets",
     "GET /_sandbox/tickets/{id}",
     "POST /_sandbox/tickets/{id}/comments",
@@ -95,6 +102,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/_sandbox/users", post(add_user))
         .route("/_sandbox/api_tokens", post(add_api_token))
         .route("/_sandbox/brands", post(add_brand))
+        .route("/_sandbox/articles", get(articles).post(add_article))
+        .route(
+            "/_sandbox/articles/{id}",
+            axum::routing::put(update_article),
+        )
+        .route("/_sandbox/articles/{id}/unpublish", post(unpublish_article))
         .route("/_sandbox/tickets", post(customer_emails))
         .route("/_sandbox/tickets/{id}", get(ticket))
         .route("/_sandbox/tickets/{id}/comments", post(comment))
@@ -231,6 +244,98 @@ struct Named {
 
 async fn add_brand(State(shared): State<Arc<Shared>>, Body(brand): Body<Named>) -> Answer {
     answer(json!({"id": shared.world().add_brand(&brand.name)}))
+}
+
+#[derive(Deserialize)]
+struct NewArticle {
+    brand_id: Option<u64>,
+    title: String,
+    body: String,
+    #[serde(default)]
+    draft: bool,
+    user_segment_id: Option<u64>,
+}
+
+async fn add_article(State(shared): State<Arc<Shared>>, Body(article): Body<NewArticle>) -> Answer {
+    let mut world = shared.world();
+    if let Some(brand) = article.brand_id
+        && !world.brands.contains_key(&brand)
+    {
+        return Err(unknown(StatusCode::UNPROCESSABLE_ENTITY, "brand", brand));
+    }
+    let id = world.add_article(
+        article.brand_id,
+        &article.title,
+        &article.body,
+        article.draft,
+        article.user_segment_id,
+    );
+    answer(json!({"id": id}))
+}
+
+async fn articles(State(shared): State<Arc<Shared>>) -> Answer {
+    let world = shared.world();
+    answer(world.help_center.articles.values().collect::<Vec<_>>())
+}
+
+#[derive(Deserialize)]
+struct ArticleChange {
+    title: Option<String>,
+    body: Option<String>,
+    draft: Option<bool>,
+    /// Present (even `null`) to change who may read the article.
+    #[serde(default, deserialize_with = "present")]
+    user_segment_id: Option<Option<u64>>,
+}
+
+/// A field given in the body, `null` included.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
+    Option::<u64>::deserialize(d).map(Some)
+}
+
+fn article_answer(shared: &Shared, id: u64) -> Answer {
+    let world = shared.world();
+    let article = world
+        .help_center
+        .articles
+        .get(&id)
+        .ok_or_else(|| unknown(StatusCode::NOT_FOUND, "article", id))?;
+    answer(article)
+}
+
+async fn update_article(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<u64>,
+    Body(change): Body<ArticleChange>,
+) -> Answer {
+    let found = shared.world().change_article(id, |article| {
+        if let Some(title) = change.title {
+            article.title = title;
+        }
+        if let Some(body) = change.body {
+            article.body = body;
+        }
+        if let Some(draft) = change.draft {
+            article.draft = draft;
+        }
+        if let Some(segment) = change.user_segment_id {
+            article.user_segment_id = segment;
+        }
+    });
+    if !found {
+        return Err(unknown(StatusCode::NOT_FOUND, "article", id));
+    }
+    article_answer(&shared, id)
+}
+
+async fn unpublish_article(State(shared): State<Arc<Shared>>, Path(id): Path<u64>) -> Answer {
+    if !shared
+        .world()
+        .change_article(id, |article| article.draft = true)
+    {
+        return Err(unknown(StatusCode::NOT_FOUND, "article", id));
+    }
+    article_answer(&shared, id)
 }
 
 #[derive(Deserialize)]

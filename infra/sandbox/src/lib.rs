@@ -15,6 +15,7 @@ mod api;
 mod control;
 mod conversations_api;
 mod faults;
+mod help_center;
 mod messaging;
 mod triggers;
 mod world;
@@ -26,6 +27,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 pub use faults::{ApiRequest, Call, Fault, FaultRule};
+pub use help_center::ArticleView;
 pub use messaging::{ConversationMessage, ConversationView, MessagingKeys};
 use world::World;
 pub use world::{CommentView, Delivery, Role, TicketView, UserView};
@@ -142,6 +144,58 @@ impl Sandbox {
 
     pub fn add_brand(&self, name: &str) -> u64 {
         self.shared.world().add_brand(name)
+    }
+
+    /// A Help Center article of `brand` (`None`: the default brand, the first one added) in
+    /// `en-us`; `draft` articles are unpublished, and a `user_segment_id` restricts who may
+    /// read it. Returns its id.
+    pub fn add_article(
+        &self,
+        brand: Option<u64>,
+        title: &str,
+        html: &str,
+        draft: bool,
+        user_segment_id: Option<u64>,
+    ) -> u64 {
+        self.shared
+            .world()
+            .add_article(brand, title, html, draft, user_segment_id)
+    }
+
+    /// Replaces an article's title and body; false when there is no such article.
+    pub fn update_article(&self, id: u64, title: &str, html: &str) -> bool {
+        self.shared.world().change_article(id, |a| {
+            a.title = title.to_owned();
+            a.body = html.to_owned();
+        })
+    }
+
+    /// Turns an article back into a draft; false when there is no such article.
+    pub fn unpublish(&self, id: u64) -> bool {
+        self.shared.world().change_article(id, |a| a.draft = true)
+    }
+
+    /// Restricts an article to a user segment (`None`: everyone); false when there is none.
+    pub fn restrict_article(&self, id: u64, user_segment_id: Option<u64>) -> bool {
+        self.shared
+            .world()
+            .change_article(id, |a| a.user_segment_id = user_segment_id)
+    }
+
+    /// Every Help Center article, drafts and restricted ones included.
+    pub fn articles(&self) -> Vec<ArticleView> {
+        self.shared
+            .world()
+            .help_center
+            .articles
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// At most `size` articles a Help Center page (3 unless changed).
+    pub fn set_help_center_page_size(&self, size: usize) {
+        self.shared.world().help_center.page_size = size.max(1);
     }
 
     /// A customer emails the support address of `brand`: a new ticket, then triggers.

@@ -117,6 +117,7 @@ pub(crate) struct World {
     /// Ticket creations by `Idempotency-Key`: the request body, the ticket, and when the key
     /// is forgotten (unix seconds).
     pub idempotency: BTreeMap<String, IdempotentCreation>,
+    pub help_center: crate::help_center::HelpCenter,
 }
 
 #[derive(Default)]
@@ -189,6 +190,7 @@ impl World {
             deliveries: Vec::new(),
             messaging: None,
             idempotency: BTreeMap::new(),
+            help_center: Default::default(),
         }
     }
 

@@ -109,6 +109,16 @@ pub struct AgentBackends {
     /// OpenAI-compatible servers that refused tool calling, remembered across the turns this
     /// provider serves (an agent is built per turn).
     openai_tool_refusals: openai::ToolRefusals,
+    /// Synced knowledge indexes, when this provider reads them (else the markdown file alone).
+    knowledge: Option<Arc<dyn crate::state::KnowledgeIndexes>>,
+    /// Loaded indexes by store, with their version: loaded once, reloaded when a sync saves
+    /// a new version.
+    knowledge_cache: std::sync::Mutex<
+        std::collections::HashMap<
+            crate::domain::StoreId,
+            (u64, Arc<crate::knowledge_index::KnowledgeIndex>),
+        >,
+    >,
 }
 
 impl AgentBackends {
@@ -118,7 +128,69 @@ impl AgentBackends {
             secrets,
             policy,
             openai_tool_refusals: openai::ToolRefusals::default(),
+            knowledge: None,
+            knowledge_cache: Default::default(),
         }
+    }
+
+    /// Knowledge agents answer from the store's synced index when it has one.
+    pub fn with_knowledge_indexes(
+        mut self,
+        indexes: Arc<dyn crate::state::KnowledgeIndexes>,
+    ) -> Self {
+        self.knowledge = Some(indexes);
+        self
+    }
+
+    /// The store's synced index (cached per version), or `None` when it has none or it cannot
+    /// be read, so the agent answers from the markdown file.
+    async fn synced_index(
+        &self,
+        store: &StoreConfig,
+    ) -> Option<Arc<crate::knowledge_index::KnowledgeIndex>> {
+        let indexes = self.knowledge.as_ref()?;
+        let version = match indexes.index_version(&store.id).await {
+            Ok(version) => version?,
+            Err(err) => {
+                tracing::warn!(store = %store.id, error = %err, "knowledge index unreadable; answering from the markdown file");
+                return None;
+            }
+        };
+        let cached = self.cache().get(&store.id).cloned();
+        if let Some((cached_version, index)) = cached
+            && cached_version == version
+        {
+            return Some(index);
+        }
+        let stored = match indexes.load_index(&store.id).await {
+            Ok(stored) => stored?,
+            Err(err) => {
+                tracing::warn!(store = %store.id, error = %err, "knowledge index unreadable; answering from the markdown file");
+                return None;
+            }
+        };
+        if stored.index.format != crate::knowledge_index::INDEX_FORMAT {
+            tracing::warn!(store = %store.id, format = stored.index.format, "knowledge index built by another version; answering from the markdown file until the next sync");
+            return None;
+        }
+        let index = Arc::new(stored.index);
+        self.cache()
+            .insert(store.id.clone(), (stored.version, index.clone()));
+        Some(index)
+    }
+
+    fn cache(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<
+            crate::domain::StoreId,
+            (u64, Arc<crate::knowledge_index::KnowledgeIndex>),
+        >,
+    > {
+        self.knowledge_cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -138,9 +210,11 @@ impl AgentBackends {
 impl AgentProvider for AgentBackends {
     async fn agent_for(&self, store: &StoreConfig) -> Result<Arc<dyn Agent>, AgentError> {
         Ok(match &store.agent {
-            AgentSettings::Knowledge { knowledge_markdown } => {
-                Arc::new(KnowledgeAgent::new(knowledge_markdown))
-            }
+            AgentSettings::Knowledge { knowledge_markdown } => match self.synced_index(store).await
+            {
+                Some(index) => Arc::new(KnowledgeAgent::from_index(index)),
+                None => Arc::new(KnowledgeAgent::new(knowledge_markdown)),
+            },
             AgentSettings::Openai {
                 base_url,
                 model,

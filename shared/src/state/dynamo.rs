@@ -11,6 +11,13 @@
 //! | widget route      | `WIDGET#{subdomain}#{widget}`   | `ROUTE`         |
 //! | tool token        | `TOOL#{sha256 of token}`        | `TOKEN`         |
 //! | created ticket    | `THREAD#{store}#create:{key}`   | `CREATION`      |
+//! | knowledge head    | `STORE#{store}`                 | `KNOWLEDGE`     |
+//! | knowledge chunk   | `STORE#{store}`                 | `KNOWLEDGE#{version}#{n}` |
+//!
+//! A knowledge index is serde JSON cut into chunks of [`KNOWLEDGE_CHUNK_BYTES`] (items are
+//! limited to 400 KB); the head, written last, names the version and its chunk count, so a
+//! reader never mixes two saves. The previous version's chunks are kept (a worker may be
+//! reading them) and older ones deleted.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -27,8 +34,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     BotStates, ClaimOutcome, ConversationsAccounts, CreationClaim, DeliveryLog, HandoffLease,
-    HandoffStart, ReplyClaims, StateError, StoreDirectory, TicketCreations, WidgetError,
-    WidgetRoutes, epoch_millis_now, epoch_seconds_now,
+    HandoffStart, KnowledgeIndexes, ReplyClaims, StateError, StoreDirectory, StoredIndex,
+    TicketCreations, WidgetError, WidgetRoutes, epoch_millis_now, epoch_seconds_now,
 };
 use crate::auth::TokenHash;
 use crate::domain::{
@@ -402,6 +409,9 @@ impl StoreDirectory for DynamoState {
             if let (Some(pk), Some(sk)) = (text(&item, "pk"), text(&item, "sk")) {
                 keys.push((pk.to_owned(), sk.to_owned()));
             }
+        }
+        for sk in self.knowledge_keys(&store.id, KNOWLEDGE_PREFIX).await? {
+            keys.push((store_pk(&store.id), sk));
         }
         for (pk, sk) in keys {
             self.client
@@ -1174,9 +1184,207 @@ impl DynamoState {
     }
 }
 
+/// A knowledge chunk holds at most this many bytes of the index's JSON.
+pub const KNOWLEDGE_CHUNK_BYTES: usize = 300_000;
+const KNOWLEDGE_HEAD: &str = "KNOWLEDGE";
+/// Every knowledge item's sort key starts so (the head's included).
+const KNOWLEDGE_PREFIX: &str = "KNOWLEDGE";
+
+fn knowledge_chunk_prefix(version: u64) -> String {
+    format!("KNOWLEDGE#{version:020}#")
+}
+
+/// `json` cut into pieces of at most `max` bytes, on character boundaries.
+fn chunks(json: &str, max: usize) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut rest = json;
+    while !rest.is_empty() {
+        let mut end = rest.len().min(max);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (piece, tail) = rest.split_at(end);
+        pieces.push(piece);
+        rest = tail;
+    }
+    pieces
+}
+
+impl DynamoState {
+    /// Sort keys of the store's items under `STORE#{store}` that start with `prefix`.
+    async fn knowledge_keys(
+        &self,
+        store: &StoreId,
+        prefix: &str,
+    ) -> Result<Vec<String>, StateError> {
+        Ok(self
+            .knowledge_items(store, prefix, false)
+            .await?
+            .iter()
+            .filter_map(|item| text(item, "sk").map(str::to_owned))
+            .collect())
+    }
+
+    /// The store's items whose sort key starts with `prefix`, in key order, every page.
+    async fn knowledge_items(
+        &self,
+        store: &StoreId,
+        prefix: &str,
+        with_data: bool,
+    ) -> Result<Vec<Item>, StateError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(store_pk(store)))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true);
+            if !with_data {
+                query = query.projection_expression("sk");
+            }
+            let page = query
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(page.items().iter().cloned());
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    async fn knowledge_head(&self, store: &StoreId) -> Result<Option<(u64, u64)>, StateError> {
+        let Some(item) = self.get(store_pk(store), KNOWLEDGE_HEAD).await? else {
+            return Ok(None);
+        };
+        let number = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(|| StateError::Corrupt {
+                    key: format!("{}/{KNOWLEDGE_HEAD}", store_pk(store)),
+                    reason: format!("no {name}"),
+                })
+        };
+        Ok(Some((number("version")?, number("chunks")?)))
+    }
+}
+
+#[async_trait]
+impl KnowledgeIndexes for DynamoState {
+    async fn save_index(
+        &self,
+        store: &StoreId,
+        index: &crate::knowledge_index::KnowledgeIndex,
+    ) -> Result<u64, StateError> {
+        let json = serde_json::to_string(index).map_err(|err| StateError::Corrupt {
+            key: format!("{}/{KNOWLEDGE_HEAD}", store_pk(store)),
+            reason: err.to_string(),
+        })?;
+        let previous = self
+            .knowledge_head(store)
+            .await
+            .ok()
+            .flatten()
+            .map(|(v, _)| v);
+        let version = previous.map_or(1, |v| v + 1).max(epoch_millis_now());
+        let pieces = chunks(&json, KNOWLEDGE_CHUNK_BYTES);
+        let prefix = knowledge_chunk_prefix(version);
+        for (n, piece) in pieces.iter().enumerate() {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s(store_pk(store)))
+                .item("sk", s(format!("{prefix}{n:06}")))
+                .item("data", s(*piece))
+                .send()
+                .await
+                .map_err(unavailable)?;
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(store_pk(store)))
+            .item("sk", s(KNOWLEDGE_HEAD))
+            .item("version", n(version))
+            .item("chunks", n(pieces.len() as u64))
+            .item("bytes", n(json.len() as u64))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        // Keep this version and the previous one; older chunks go.
+        let kept = [Some(version), previous]
+            .into_iter()
+            .flatten()
+            .map(knowledge_chunk_prefix)
+            .collect::<Vec<_>>();
+        for sk in self.knowledge_keys(store, "KNOWLEDGE#").await? {
+            if kept.iter().any(|prefix| sk.starts_with(prefix)) {
+                continue;
+            }
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s(store_pk(store)))
+                .key("sk", s(sk))
+                .send()
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(version)
+    }
+
+    async fn index_version(&self, store: &StoreId) -> Result<Option<u64>, StateError> {
+        Ok(self
+            .knowledge_head(store)
+            .await?
+            .map(|(version, _)| version))
+    }
+
+    async fn load_index(&self, store: &StoreId) -> Result<Option<StoredIndex>, StateError> {
+        let Some((version, count)) = self.knowledge_head(store).await? else {
+            return Ok(None);
+        };
+        let items = self
+            .knowledge_items(store, &knowledge_chunk_prefix(version), true)
+            .await?;
+        if items.len() as u64 != count {
+            // A newer save replaced this version while it was read; a retry reads that one.
+            return Err(StateError::Unavailable(format!(
+                "knowledge index {version} of {store} has {} of its {count} chunks",
+                items.len()
+            )));
+        }
+        let mut json = String::new();
+        for item in &items {
+            json.push_str(text(item, "data").unwrap_or_default());
+        }
+        let index = serde_json::from_str(&json).map_err(|err| StateError::Corrupt {
+            key: format!("{}/{KNOWLEDGE_HEAD}", store_pk(store)),
+            reason: err.to_string(),
+        })?;
+        Ok(Some(StoredIndex { version, index }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn knowledge_json_is_cut_on_character_boundaries() {
+        let json = "aé€😀".repeat(1000);
+        let pieces = chunks(&json, 7);
+        assert!(pieces.iter().all(|p| p.len() <= 7 && !p.is_empty()));
+        assert_eq!(pieces.concat(), json);
+        assert!(chunks("", 7).is_empty());
+    }
 
     #[test]
     fn item_keys_keep_stores_and_threads_apart() {

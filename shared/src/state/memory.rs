@@ -8,8 +8,8 @@ use async_trait::async_trait;
 
 use super::{
     BotStates, ClaimOutcome, ConversationsAccounts, CreationClaim, DeliveryLog, HandoffLease,
-    HandoffStart, ReplyClaims, StateError, StoreDirectory, TicketCreations, WidgetError,
-    WidgetRoutes, epoch_millis_now, epoch_seconds_now,
+    HandoffStart, KnowledgeIndexes, ReplyClaims, StateError, StoreDirectory, StoredIndex,
+    TicketCreations, WidgetError, WidgetRoutes, epoch_millis_now, epoch_seconds_now,
 };
 use crate::auth::TokenHash;
 use crate::domain::{BotState, ConversationsAccount, HandoffIntent, StoreConfig, StoreId, Thread};
@@ -29,6 +29,8 @@ struct Tables {
     widgets: HashMap<(String, String), StoreId>,
     /// Ticket creations by (store, key): the ticket once made, else the lease's end.
     creations: HashMap<(StoreId, String), Creation>,
+    /// Knowledge indexes by store: the version and the serialized index.
+    knowledge: HashMap<StoreId, (u64, String)>,
 }
 
 enum Creation {
@@ -103,6 +105,7 @@ impl StoreDirectory for MemoryState {
         tables.bot_states.retain(|(owner, _), _| *owner != store.id);
         tables.claims.retain(|(owner, _, _), _| *owner != store.id);
         tables.creations.retain(|(owner, _), _| *owner != store.id);
+        tables.knowledge.remove(&store.id);
         let prefix = format!("{}:", store.id);
         tables.deliveries.retain(|key, _| !key.starts_with(&prefix));
         Ok(())
@@ -456,5 +459,38 @@ impl WidgetRoutes for MemoryState {
             .filter(|store| store.subdomain == account && store.widget_integration_id.is_none())
             .map(|store| store.id.clone())
             .min_by(|a, b| a.as_str().cmp(b.as_str())))
+    }
+}
+
+#[async_trait]
+impl KnowledgeIndexes for MemoryState {
+    async fn save_index(
+        &self,
+        store: &StoreId,
+        index: &crate::knowledge_index::KnowledgeIndex,
+    ) -> Result<u64, StateError> {
+        let json = serde_json::to_string(index).map_err(|err| StateError::Corrupt {
+            key: format!("knowledge of {store}"),
+            reason: err.to_string(),
+        })?;
+        let mut tables = self.tables();
+        let version = tables.knowledge.get(store).map_or(1, |(v, _)| v + 1);
+        tables.knowledge.insert(store.clone(), (version, json));
+        Ok(version)
+    }
+
+    async fn index_version(&self, store: &StoreId) -> Result<Option<u64>, StateError> {
+        Ok(self.tables().knowledge.get(store).map(|(v, _)| *v))
+    }
+
+    async fn load_index(&self, store: &StoreId) -> Result<Option<StoredIndex>, StateError> {
+        let Some((version, json)) = self.tables().knowledge.get(store).cloned() else {
+            return Ok(None);
+        };
+        let index = serde_json::from_str(&json).map_err(|err| StateError::Corrupt {
+            key: format!("knowledge of {store}"),
+            reason: err.to_string(),
+        })?;
+        Ok(Some(StoredIndex { version, index }))
     }
 }

@@ -39,6 +39,29 @@ pub trait StoreDirectory: Send + Sync {
     async fn delete_store(&self, store: &StoreConfig) -> Result<(), StateError>;
 }
 
+/// A store's knowledge index as saved by a sync, with the version that save gave it.
+#[derive(Clone, Debug)]
+pub struct StoredIndex {
+    /// Grows with every save; a worker caches the index per store and version.
+    pub version: u64,
+    pub index: crate::knowledge_index::KnowledgeIndex,
+}
+
+/// Each store's synced knowledge index (its Help Center and markdown file), saved whole.
+#[async_trait]
+pub trait KnowledgeIndexes: Send + Sync {
+    /// Replaces the store's index; returns the new version.
+    async fn save_index(
+        &self,
+        store: &StoreId,
+        index: &crate::knowledge_index::KnowledgeIndex,
+    ) -> Result<u64, StateError>;
+    /// The version of the store's index, if one was saved (a cheap read, fit for every turn).
+    async fn index_version(&self, store: &StoreId) -> Result<Option<u64>, StateError>;
+    /// The store's index, if one was saved.
+    async fn load_index(&self, store: &StoreId) -> Result<Option<StoredIndex>, StateError>;
+}
+
 /// Conversations API settings, one per Zendesk account.
 #[async_trait]
 pub trait ConversationsAccounts: Send + Sync {

@@ -7,7 +7,10 @@ mod support;
 mod types;
 
 pub use conversations::*;
-pub use support::{SupportClient, ZendeskConnector, account_base_url, http_client, next_page_url};
+pub use support::{
+    HelpCenterArticle, SupportClient, ZendeskConnector, account_base_url, http_client,
+    next_page_url,
+};
 pub use types::*;
 
 use std::sync::Arc;

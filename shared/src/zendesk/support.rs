@@ -74,6 +74,34 @@ fn on_origin(base_url: &str, link: &str) -> Option<String> {
     Some(url.into())
 }
 
+/// A Help Center article as the Articles API lists it (the fields Deskmate reads).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct HelpCenterArticle {
+    pub id: u64,
+    #[serde(default)]
+    pub title: String,
+    /// HTML.
+    #[serde(default)]
+    pub body: Option<String>,
+    pub html_url: String,
+    #[serde(default)]
+    pub draft: bool,
+    /// Who may read it; `None` means everyone (signed in or not).
+    #[serde(default)]
+    pub user_segment_id: Option<u64>,
+    #[serde(default)]
+    pub section_id: Option<u64>,
+    #[serde(default)]
+    pub locale: Option<String>,
+}
+
+impl HelpCenterArticle {
+    /// Published and visible to everyone: the only articles a bot may quote to a customer.
+    pub fn is_public(&self) -> bool {
+        !self.draft && self.user_segment_id.is_none()
+    }
+}
+
 #[derive(Clone)]
 pub struct SupportClient {
     rest: RestClient,
@@ -218,6 +246,41 @@ impl SupportClient {
             .as_str()
             .map(|secret| SecretString::from(secret.to_owned()))
             .ok_or_else(|| ZendeskError::Malformed("signing secret missing".into()))
+    }
+
+    /// The brand's Help Center articles in `locale` (`en-us`) that a customer may read:
+    /// published (`draft` false) and visible to everyone (`user_segment_id` null), every
+    /// page followed. Articles are read on this client's host (the store's subdomain), which
+    /// serves the Help Center of the brand that host belongs to.
+    pub async fn help_center_articles(
+        &self,
+        locale: &str,
+    ) -> Result<Vec<HelpCenterArticle>, ZendeskError> {
+        let valid = !locale.is_empty()
+            && locale.len() <= 16
+            && locale
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !valid {
+            return Err(ZendeskError::Malformed(format!(
+                "{locale:?} is not a Help Center locale"
+            )));
+        }
+        let records = self
+            .list_all(
+                &format!("/api/v2/help_center/{locale}/articles"),
+                "articles",
+            )
+            .await?;
+        let mut articles = Vec::with_capacity(records.len());
+        for record in records {
+            let article: HelpCenterArticle = serde_json::from_value(record)
+                .map_err(|err| ZendeskError::Malformed(format!("a Help Center article: {err}")))?;
+            if article.is_public() {
+                articles.push(article);
+            }
+        }
+        Ok(articles)
     }
 
     /// Creates the trigger with this definition's title, or updates the one that exists;
