@@ -255,3 +255,33 @@ async fn a_store_without_a_sync_answers_from_its_markdown_and_deleting_it_remove
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn the_scheduled_sync_rebuilds_the_index_of_every_knowledge_store() {
+    let app = TestApp::spawn().await;
+    let articles = write_help_center(&app);
+    let config = deskmate_e2e_tests::worker_config(app.sandbox.base_url(), &app.aws);
+    let scheduled = knowledge_sync::KnowledgeSync {
+        stores: app.state.clone(),
+        indexes: app.state.clone(),
+        zendesk: std::sync::Arc::new(deskmate_shared::zendesk::ZendeskConnector::from_config(
+            app.secrets.clone(),
+            &config,
+        )),
+    };
+    let summary = scheduled.run().await.expect("the scheduled sync succeeds");
+    assert_eq!(
+        summary["synced"][0]["store_id"],
+        app.store.config.id.as_str()
+    );
+    let first = app.state.index_version(&app.store.config.id).await.unwrap();
+    assert!(first.is_some(), "the store's index was saved");
+
+    // The next run picks up an article unpublished since: it is no longer answered from.
+    app.sandbox.unpublish(articles.warranty);
+    scheduled.run().await.expect("the second run succeeds");
+    let second = app.state.index_version(&app.store.config.id).await.unwrap();
+    assert!(second > first, "a new version: {first:?} → {second:?}");
+    let (_, escalated) = ask(&app, "What warranty does my watch have?").await;
+    assert!(escalated, "the unpublished warranty article is not used");
+}
