@@ -191,19 +191,19 @@ impl Chaos {
     pub fn check_ticket(&self, ticket: u64) -> Verdict {
         let app = &self.app;
         let comments = app.sandbox.comments(ticket);
-        let mut verdict = Verdict::default();
-        verdict.double_replies = answers_without_a_question(
-            comments
-                .iter()
-                .filter(|c| c.public)
-                .map(|c| (c.author_id == app.customer, c.author_id == app.bot)),
-        );
         let view = app.sandbox.ticket(ticket).expect("the ticket exists");
         let with_human = view.assignee_id != Some(app.bot);
         let last_public = comments.iter().rev().find(|c| c.public);
-        verdict.silent = !with_human && last_public.is_some_and(|c| c.author_id == app.customer);
-        verdict.bad_note = note_missing_or_doubled(app, ticket);
-        verdict
+        Verdict {
+            double_replies: answers_without_a_question(
+                comments
+                    .iter()
+                    .filter(|c| c.public)
+                    .map(|c| (c.author_id == app.customer, c.author_id == app.bot)),
+            ),
+            silent: !with_human && last_public.is_some_and(|c| c.author_id == app.customer),
+            bad_note: note_missing_or_doubled(app, ticket),
+        }
     }
 
     /// The widget promises on `conversation`: no part of a reply (or notice) posted twice;

@@ -15,7 +15,8 @@ async fn bad_tool_calls_get_clear_answers_and_change_nothing() {
     let body = |value: serde_json::Value| value.to_string().into_bytes();
     let unauthorized = "missing or invalid tool token";
     // (name, authorization header, body, status, message)
-    let cases: Vec<(&str, Option<String>, Vec<u8>, u16, &str)> = vec![
+    type Case<'a> = (&'a str, Option<String>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "no token",
             None,

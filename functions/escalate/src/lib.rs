@@ -914,6 +914,38 @@ pub fn openapi_document() -> Value {
     })
 }
 
+/// The function's routes, as the template declares them and the local server serves them.
+pub const ROUTES: [(&str, &str); 5] = [
+    ("POST", "/tools/escalate"),
+    ("GET", "/tools/escalate/schema"),
+    ("GET", "/tools/openapi.json"),
+    ("POST", "/tools/create-ticket"),
+    ("GET", "/tools/create-ticket/schema"),
+];
+
+/// The function's one HTTP router: served by `lambda_http` in Lambda, merged into the local
+/// server by `deskmate dev` and the tests.
+pub fn router(tool: Arc<EscalateTool>) -> axum::Router {
+    axum::Router::new()
+        .route(ROUTES[0].1, axum::routing::post(receive))
+        .route(ROUTES[1].1, axum::routing::get(receive))
+        .route(ROUTES[2].1, axum::routing::get(receive))
+        .route(ROUTES[3].1, axum::routing::post(receive))
+        .route(ROUTES[4].1, axum::routing::get(receive))
+        .with_state(tool)
+        .layer(axum::extract::DefaultBodyLimit::max(GATEWAY_BODY_LIMIT))
+}
+
+async fn receive(
+    State(tool): State<Arc<EscalateTool>>,
+    method: Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<String> {
+    tool.respond(&method, uri.path(), &headers, &body).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1001,36 +1033,4 @@ mod tests {
             CONVERSATION_ID_PATTERN
         );
     }
-}
-
-/// The function's routes, as the template declares them and the local server serves them.
-pub const ROUTES: [(&str, &str); 5] = [
-    ("POST", "/tools/escalate"),
-    ("GET", "/tools/escalate/schema"),
-    ("GET", "/tools/openapi.json"),
-    ("POST", "/tools/create-ticket"),
-    ("GET", "/tools/create-ticket/schema"),
-];
-
-/// The function's one HTTP router: served by `lambda_http` in Lambda, merged into the local
-/// server by `deskmate dev` and the tests.
-pub fn router(tool: Arc<EscalateTool>) -> axum::Router {
-    axum::Router::new()
-        .route(ROUTES[0].1, axum::routing::post(receive))
-        .route(ROUTES[1].1, axum::routing::get(receive))
-        .route(ROUTES[2].1, axum::routing::get(receive))
-        .route(ROUTES[3].1, axum::routing::post(receive))
-        .route(ROUTES[4].1, axum::routing::get(receive))
-        .with_state(tool)
-        .layer(axum::extract::DefaultBodyLimit::max(GATEWAY_BODY_LIMIT))
-}
-
-async fn receive(
-    State(tool): State<Arc<EscalateTool>>,
-    method: Method,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response<String> {
-    tool.respond(&method, uri.path(), &headers, &body).await
 }

@@ -279,6 +279,27 @@ impl TicketWebhook {
     }
 }
 
+/// The function's routes, as the template declares them and the local server serves them.
+pub const ROUTES: [(&str, &str); 1] = [("POST", "/webhooks/zendesk/{store_id}")];
+
+/// The function's one HTTP router: served by `lambda_http` in Lambda, merged into the local
+/// server by `deskmate dev` and the tests.
+pub fn router(webhook: Arc<TicketWebhook>) -> axum::Router {
+    axum::Router::new()
+        .route(ROUTES[0].1, axum::routing::post(receive))
+        .with_state(webhook)
+        .layer(axum::extract::DefaultBodyLimit::max(GATEWAY_BODY_LIMIT))
+}
+
+async fn receive(
+    State(webhook): State<Arc<TicketWebhook>>,
+    Path(store_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<String> {
+    webhook.respond(&store_id, &headers, &body).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,25 +436,4 @@ mod tests {
         }
         assert_eq!(queue.len(), 2);
     }
-}
-
-/// The function's routes, as the template declares them and the local server serves them.
-pub const ROUTES: [(&str, &str); 1] = [("POST", "/webhooks/zendesk/{store_id}")];
-
-/// The function's one HTTP router: served by `lambda_http` in Lambda, merged into the local
-/// server by `deskmate dev` and the tests.
-pub fn router(webhook: Arc<TicketWebhook>) -> axum::Router {
-    axum::Router::new()
-        .route(ROUTES[0].1, axum::routing::post(receive))
-        .with_state(webhook)
-        .layer(axum::extract::DefaultBodyLimit::max(GATEWAY_BODY_LIMIT))
-}
-
-async fn receive(
-    State(webhook): State<Arc<TicketWebhook>>,
-    Path(store_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response<String> {
-    webhook.respond(&store_id, &headers, &body).await
 }
