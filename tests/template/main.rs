@@ -85,8 +85,8 @@ fn functions(template: &Value) -> BTreeMap<&str, &Value> {
     let functions = resources(template, "AWS::Serverless::Function");
     assert_eq!(
         functions.len(),
-        5,
-        "ticket-webhook, conversations-webhook, reply-worker, escalate, dead-letters"
+        6,
+        "ticket-webhook, conversations-webhook, reply-worker, escalate, dead-letters, knowledge-sync"
     );
     functions
 }
