@@ -57,7 +57,7 @@ pub fn handoff(store: &StoreId, reason: &str) {
 
 /// Why a human was needed, in a few words a dashboard can group by.
 fn reason_kind(reason: &str) -> &'static str {
-    if reason.starts_with("The AI agent") {
+    if reason.starts_with("The AI agent failed") || reason.starts_with("The AI agent gave no") {
         "agent_failed"
     } else if reason.starts_with("Deskmate could not answer") {
         "dead_letter"

@@ -135,12 +135,27 @@ impl World {
         row: &mut Row,
         text: &str,
         mut disturb: impl AsyncFnMut(&World, &Customer),
-    ) {
+    ) -> Customer {
         let customer = self.customer_writes(text).await;
         disturb(self, &customer).await;
         self.chaos.drain().await;
         self.app().sandbox.clear_faults();
         row.add(self.check(&customer));
+        customer
+    }
+
+    /// Whether the thread ended with a human (handed off, not answered by the bot).
+    pub fn with_human(&self, customer: &Customer) -> bool {
+        let app = self.app();
+        match customer {
+            Customer::Ticket(ticket) => app
+                .sandbox
+                .ticket(*ticket)
+                .is_some_and(|t| t.tags.iter().any(|tag| tag == "deskmate_escalated")),
+            Customer::Conversation(id) => {
+                app.sandbox.in_control(id).as_deref() == Some("zd-agentWorkspace")
+            }
+        }
     }
 
     pub fn check(&self, customer: &Customer) -> Verdict {
@@ -352,6 +367,11 @@ async fn killed_after_every_call(path: Path, text: &'static str, what: &str) -> 
             })
             .await;
         if !killed {
+            // The run got past every call: every call before it killed a worker once.
+            assert!(
+                nth > 1,
+                "the first Zendesk call of {what} must kill the worker"
+            );
             break;
         }
     }
@@ -415,6 +435,10 @@ async fn revoked_credentials(path: Path) -> Row {
     let customer = world.customer_writes(QUESTION).await;
     world.app().sandbox.revoke_credentials();
     world.chaos.drain().await;
+    assert!(
+        world.chaos.alerts.load(Ordering::SeqCst) > 0,
+        "nobody can be reached: the alert is raised"
+    );
     row.add_alerted(world.check(&customer), &world.chaos);
     row
 }
@@ -559,7 +583,7 @@ async fn burst(path: Path) -> Row {
 }
 
 /// Zendesk keeps answering 503 to Deskmate's writes: the job is retried, then handed to a
-/// human once it has failed for longer than the budget (5 minutes in production, scaled to
+/// human once it has failed for longer than the budget (3 minutes in production, scaled to
 /// one second here).
 async fn failing_zendesk_reaches_a_human(path: Path) -> Row {
     let mut world = World::new(path).await;
@@ -569,7 +593,7 @@ async fn failing_zendesk_reaches_a_human(path: Path) -> Row {
         human_within: Duration::from_secs(1),
     };
     let mut row = Row::new(name(path, "Zendesk failing for longer than the budget"));
-    world
+    let customer = world
         .play(&mut row, QUESTION, async |world, _| {
             world.app().sandbox.inject(zendesk_sandbox::FaultRule {
                 call: world.writes()[0],
@@ -579,5 +603,11 @@ async fn failing_zendesk_reaches_a_human(path: Path) -> Row {
             });
         })
         .await;
+    // The reply never got through: past the budget the job went the dead-letter way, and the
+    // customer is with a human (not answered after all once the faults ran out).
+    assert!(
+        world.with_human(&customer),
+        "the customer reached a human through the dead-letter path"
+    );
     row
 }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use futures::StreamExt;
 
 use deskmate_shared::config::IngressConfig;
+use deskmate_shared::conversation_thread::REPLY_TO_KEY;
 use deskmate_shared::domain::{
     ConversationEvent, ConversationsAccount, ConversationsId, Job, StoreId,
 };
@@ -459,9 +460,6 @@ enum Plan {
     Ignore(String),
 }
 
-/// The metadata key on every message Deskmate posts.
-const DESKMATE_MARK: &str = "deskmate_reply_to";
-
 fn plan(settings: &ConversationsAccount, kind: &str, event: Value) -> Plan {
     let event = match serde_json::from_value::<Event>(event) {
         Ok(event) => event,
@@ -485,7 +483,7 @@ fn plan(settings: &ConversationsAccount, kind: &str, event: Value) -> Plan {
                 .message
                 .metadata
                 .as_ref()
-                .is_some_and(|m| m.contains_key(DESKMATE_MARK));
+                .is_some_and(|m| m.contains_key(REPLY_TO_KEY));
             return if by_deskmate || !ours(&payload.conversation.active_switchboard_integration) {
                 Plan::Ignore("messages from the business are never answered".into())
             } else {

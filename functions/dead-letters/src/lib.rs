@@ -9,9 +9,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use deskmate_shared::domain::{Job, Thread};
 use deskmate_shared::failure::{JobError, Outcome, RetrySchedule};
-use deskmate_shared::handoff::{
-    Escalations, HandoffError, HandoffOutcome, HandoffRequest, MAX_NOTE_ATTEMPTS,
-};
+use deskmate_shared::handoff::{Escalations, HandoffOutcome, HandoffRequest, MAX_NOTE_ATTEMPTS};
 use deskmate_shared::sqs_batch::{FailurePolicy, decode_job, failure_of, process_batch};
 
 pub struct DeadLetters {
@@ -111,19 +109,16 @@ impl DeadLetters {
             summary: "The customer's latest message has no answer yet.".into(),
             customer_message: None,
         };
-        match self.escalations.escalate(&store, &thread, &request).await {
-            Ok(HandoffOutcome::Escalated) => Ok(Outcome::Escalated {
-                reason: request.reason,
-            }),
-            Ok(HandoffOutcome::AlreadyEscalated) => Ok(Outcome::Skipped(
-                "the thread is already with a human".into(),
-            )),
-            Err(
-                err @ (HandoffError::NotFound(_)
-                | HandoffError::Forbidden(_)
-                | HandoffError::NoMessaging(_)),
-            ) => Err(JobError::NotActionable(err.to_string())),
-            Err(err) => Err(err.into()),
-        }
+        // A missing or foreign thread is not actionable: the From conversion says so.
+        Ok(
+            match self.escalations.escalate(&store, &thread, &request).await? {
+                HandoffOutcome::Escalated => Outcome::Escalated {
+                    reason: request.reason,
+                },
+                HandoffOutcome::AlreadyEscalated => {
+                    Outcome::Skipped("the thread is already with a human".into())
+                }
+            },
+        )
     }
 }

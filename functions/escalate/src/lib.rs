@@ -167,25 +167,28 @@ impl From<HandoffError> for ToolError {
     }
 }
 
+/// The one ticket or conversation a tool request names (both tools take the same pair).
+fn named_thread(
+    ticket_id: Option<u64>,
+    conversation_id: Option<String>,
+) -> Result<Thread, ToolError> {
+    let bad = |message: &str| Err(ToolError::BadRequest(message.to_owned()));
+    match (ticket_id, conversation_id) {
+        (Some(_), Some(_)) => bad("give exactly one of `ticket_id` or `conversation_id`, not both"),
+        (None, None) => bad("give exactly one of `ticket_id` or `conversation_id`"),
+        (Some(0), None) => bad("field `ticket_id` must be a positive integer"),
+        (Some(id), None) => Ok(Thread::Ticket(id)),
+        (None, Some(id)) => match ConversationsId::parse(&id) {
+            Ok(id) => Ok(Thread::Conversation(id.into_string())),
+            Err(_) => bad("field `conversation_id` must be 1-64 letters, digits, '-' or '_'"),
+        },
+    }
+}
+
 /// A request that passed validation: exactly one target, bounded texts.
 fn validate(request: EscalateRequest) -> Result<(Thread, HandoffRequest), ToolError> {
     let bad = |message: String| Err(ToolError::BadRequest(message));
-    let thread = match (request.ticket_id, request.conversation_id) {
-        (Some(_), Some(_)) => {
-            return bad("give exactly one of `ticket_id` or `conversation_id`, not both".into());
-        }
-        (None, None) => return bad("give exactly one of `ticket_id` or `conversation_id`".into()),
-        (Some(0), None) => return bad("field `ticket_id` must be a positive integer".into()),
-        (Some(id), None) => Thread::Ticket(id),
-        (None, Some(id)) => match ConversationsId::parse(&id) {
-            Ok(id) => Thread::Conversation(id.into_string()),
-            Err(_) => {
-                return bad(
-                    "field `conversation_id` must be 1-64 letters, digits, '-' or '_'".into(),
-                );
-            }
-        },
-    };
+    let thread = named_thread(request.ticket_id, request.conversation_id)?;
     let summary = request.summary.trim();
     if summary.is_empty() {
         return bad("field `summary` must not be empty".into());
@@ -362,7 +365,7 @@ impl EscalateTool {
                 ToolError::Unavailable
             })?
             .into_iter()
-            .filter(|other| other.subdomain == store.subdomain && other.id != store.id)
+            .filter(|other| other.id != store.id)
             .filter_map(|other| other.brand_id)
             .collect();
         if claimed.is_empty() {
@@ -502,22 +505,7 @@ struct NewTicketCall {
 
 fn validate_create(request: CreateTicketRequest) -> Result<NewTicketCall, ToolError> {
     let bad = |message: String| Err(ToolError::BadRequest(message));
-    let source = match (request.ticket_id, request.conversation_id) {
-        (Some(_), Some(_)) => {
-            return bad("give exactly one of `ticket_id` or `conversation_id`, not both".into());
-        }
-        (None, None) => return bad("give exactly one of `ticket_id` or `conversation_id`".into()),
-        (Some(0), None) => return bad("field `ticket_id` must be a positive integer".into()),
-        (Some(id), None) => Thread::Ticket(id),
-        (None, Some(id)) => match ConversationsId::parse(&id) {
-            Ok(id) => Thread::Conversation(id.into_string()),
-            Err(_) => {
-                return bad(
-                    "field `conversation_id` must be 1-64 letters, digits, '-' or '_'".into(),
-                );
-            }
-        },
-    };
+    let source = named_thread(request.ticket_id, request.conversation_id)?;
     let key = request.idempotency_key;
     if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
         return bad(
@@ -682,68 +670,15 @@ impl EscalateTool {
         match source {
             Thread::Ticket(ticket_id) => {
                 self.check_brand(store, *ticket_id).await?;
-                let desk = self
-                    .escalations
-                    .tickets
-                    .desk_for(store)
-                    .await
-                    .map_err(HandoffError::from)?;
-                let ticket = match desk.ticket(*ticket_id).await {
-                    Err(ZendeskError::NotFound) => {
-                        return Err(HandoffError::NotFound("ticket").into());
-                    }
-                    other => other.map_err(HandoffError::from)?,
-                };
-                if let Some(brand) = store.brand_id
-                    && ticket.brand_id != Some(brand)
-                {
-                    return Err(ToolError::Forbidden(format!(
-                        "ticket {ticket_id} does not belong to store {} (brand {brand})",
-                        store.id
-                    )));
-                }
-                Ok(())
+                self.escalations.owned_ticket(store, *ticket_id).await?;
             }
             Thread::Conversation(conversation_id) => {
-                let account = self
-                    .escalations
-                    .accounts
-                    .account(&store.subdomain)
-                    .await
-                    .map_err(HandoffError::from)?
-                    .ok_or_else(|| HandoffError::NoMessaging(store.subdomain.clone()))?;
-                let desk = self
-                    .escalations
-                    .conversations
-                    .desk_for(&account)
-                    .await
-                    .map_err(HandoffError::from)?;
-                match desk.conversation(conversation_id).await {
-                    Err(ZendeskError::NotFound) => {
-                        return Err(HandoffError::NotFound("conversation").into());
-                    }
-                    other => {
-                        other.map_err(HandoffError::from)?;
-                    }
-                }
-                let messages = desk
-                    .recent_messages(conversation_id)
-                    .await
-                    .map_err(HandoffError::from)?;
-                let owner = self
-                    .escalations
-                    .conversation_owner(&account.subdomain, &messages)
-                    .await
-                    .map_err(HandoffError::from)?;
-                if owner.as_ref() != Some(&store.id) {
-                    return Err(ToolError::Forbidden(format!(
-                        "conversation {conversation_id} is not answered by store {}",
-                        store.id
-                    )));
-                }
-                Ok(())
+                self.escalations
+                    .owned_conversation(store, conversation_id)
+                    .await?;
             }
         }
+        Ok(())
     }
 }
 

@@ -111,12 +111,12 @@ pub struct AgentBackends {
     openai_tool_refusals: openai::ToolRefusals,
     /// Synced knowledge indexes, when this provider reads them (else the markdown file alone).
     knowledge: Option<Arc<dyn crate::state::KnowledgeIndexes>>,
-    /// Loaded indexes by store, with their version: loaded once, reloaded when a sync saves
-    /// a new version.
+    /// Each knowledge store's index with its source: built once, again only when a sync
+    /// saves a new version or the markdown file changes.
     knowledge_cache: std::sync::Mutex<
         std::collections::HashMap<
             crate::domain::StoreId,
-            (u64, Arc<crate::knowledge_index::KnowledgeIndex>),
+            (Source, Arc<crate::knowledge_index::KnowledgeIndex>),
         >,
     >,
 }
@@ -142,26 +142,59 @@ impl AgentBackends {
         self
     }
 
-    /// The store's synced index (cached per version), or `None` when it has none or it cannot
-    /// be read, so the agent answers from the markdown file.
-    async fn synced_index(
+    /// The index a knowledge store answers from: its synced index when it has one, else its
+    /// markdown file's. Built or loaded once per store and source (a new sync, an edited
+    /// file), then reused every turn.
+    async fn knowledge_index(
+        &self,
+        store: &StoreConfig,
+        markdown: &str,
+    ) -> Arc<crate::knowledge_index::KnowledgeIndex> {
+        let cached = self.cache().get(&store.id).cloned();
+        let source = self
+            .synced_version(store)
+            .await
+            .unwrap_or_else(|| Source::Markdown(markdown_hash(markdown)));
+        if let Some((cached_source, index)) = &cached
+            && *cached_source == source
+        {
+            return index.clone();
+        }
+        let index = match source {
+            Source::Synced(_) => match self.load_synced(store).await {
+                Some(index) => index,
+                None => Arc::new(crate::knowledge_index::KnowledgeIndex::from_markdown(
+                    markdown,
+                )),
+            },
+            Source::Markdown(_) => Arc::new(crate::knowledge_index::KnowledgeIndex::from_markdown(
+                markdown,
+            )),
+        };
+        self.cache()
+            .insert(store.id.clone(), (source, index.clone()));
+        index
+    }
+
+    /// The version of the store's synced index, or `None` when it has none or it cannot be
+    /// read (the agent then answers from the markdown file).
+    async fn synced_version(&self, store: &StoreConfig) -> Option<Source> {
+        let indexes = self.knowledge.as_ref()?;
+        match indexes.index_version(&store.id).await {
+            Ok(version) => version.map(Source::Synced),
+            Err(err) => {
+                tracing::warn!(store = %store.id, error = %err, "knowledge index unreadable; answering from the markdown file");
+                None
+            }
+        }
+    }
+
+    /// Loads the store's synced index, or `None` when it cannot be used.
+    async fn load_synced(
         &self,
         store: &StoreConfig,
     ) -> Option<Arc<crate::knowledge_index::KnowledgeIndex>> {
         let indexes = self.knowledge.as_ref()?;
-        let version = match indexes.index_version(&store.id).await {
-            Ok(version) => version?,
-            Err(err) => {
-                tracing::warn!(store = %store.id, error = %err, "knowledge index unreadable; answering from the markdown file");
-                return None;
-            }
-        };
-        let cached = self.cache().get(&store.id).cloned();
-        if let Some((cached_version, index)) = cached
-            && cached_version == version
-        {
-            return Some(index);
-        }
         let stored = match indexes.load_index(&store.id).await {
             Ok(stored) => stored?,
             Err(err) => {
@@ -173,10 +206,7 @@ impl AgentBackends {
             tracing::warn!(store = %store.id, format = stored.index.format, "knowledge index built by another version; answering from the markdown file until the next sync");
             return None;
         }
-        let index = Arc::new(stored.index);
-        self.cache()
-            .insert(store.id.clone(), (stored.version, index.clone()));
-        Some(index)
+        Some(Arc::new(stored.index))
     }
 
     fn cache(
@@ -185,13 +215,29 @@ impl AgentBackends {
         '_,
         std::collections::HashMap<
             crate::domain::StoreId,
-            (u64, Arc<crate::knowledge_index::KnowledgeIndex>),
+            (Source, Arc<crate::knowledge_index::KnowledgeIndex>),
         >,
     > {
         self.knowledge_cache
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Where a cached knowledge index came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// The store's synced index, at this version.
+    Synced(u64),
+    /// The store's markdown file, by a hash of its text.
+    Markdown(u64),
+}
+
+fn markdown_hash(markdown: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    markdown.hash(&mut hasher);
+    hasher.finish()
 }
 
 impl AgentBackends {
@@ -210,11 +256,9 @@ impl AgentBackends {
 impl AgentProvider for AgentBackends {
     async fn agent_for(&self, store: &StoreConfig) -> Result<Arc<dyn Agent>, AgentError> {
         Ok(match &store.agent {
-            AgentSettings::Knowledge { knowledge_markdown } => match self.synced_index(store).await
-            {
-                Some(index) => Arc::new(KnowledgeAgent::from_index(index)),
-                None => Arc::new(KnowledgeAgent::new(knowledge_markdown)),
-            },
+            AgentSettings::Knowledge { knowledge_markdown } => Arc::new(
+                KnowledgeAgent::from_index(self.knowledge_index(store, knowledge_markdown).await),
+            ),
             AgentSettings::Openai {
                 base_url,
                 model,

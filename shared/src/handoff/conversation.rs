@@ -10,11 +10,18 @@ use serde_json::{Map, Value, json};
 use super::{Escalations, HandoffError, HandoffRequest, ticket::add_note_once};
 use crate::agent::CustomerProfile;
 use crate::conversation_thread::{handoff_mark, post_missing_parts, transcript};
-use crate::domain::{HandoffIntent, StoreConfig, StoreId};
+use crate::domain::{ConversationsAccount, HandoffIntent, StoreConfig, StoreId};
 use crate::failure::{JobError, Outcome};
 use crate::state::StateError;
 use crate::ticket_thread::ESCALATED_TAG;
-use crate::zendesk::{Message, ZendeskError};
+use crate::zendesk::{Conversation, Message, ZendeskError};
+
+/// A conversation a store answers, as [`Escalations::owned_conversation`] read it.
+pub struct OwnedConversation {
+    pub account: ConversationsAccount,
+    pub conversation: Conversation,
+    pub messages: Vec<Message>,
+}
 
 /// The Agent Workspace's switchboard integration, by the name Zendesk gives it.
 pub const AGENT_WORKSPACE: &str = "zd-agentWorkspace";
@@ -52,14 +59,13 @@ impl Escalations {
         }
     }
 
-    /// The intent of a tool's or the dead-letter consumer's hand-off of a conversation, or
-    /// `None` when Deskmate no longer holds it (a human has it).
-    pub(super) async fn conversation_intent(
+    /// The conversation, read through the account's desk, when a widget the store answers is
+    /// where its customer writes; a caller that names a conversation is refused anything else.
+    pub async fn owned_conversation(
         &self,
         store: &StoreConfig,
         conversation_id: &str,
-        request: &HandoffRequest,
-    ) -> Result<Option<HandoffIntent>, HandoffError> {
+    ) -> Result<OwnedConversation, HandoffError> {
         let account = self.conversations_account(store).await?;
         let desk = self.conversations.desk_for(&account).await?;
         let conversation = match desk.conversation(conversation_id).await {
@@ -76,6 +82,23 @@ impl Escalations {
                 store.id
             )));
         }
+        Ok(OwnedConversation {
+            account,
+            conversation,
+            messages,
+        })
+    }
+
+    /// The intent of a tool's or the dead-letter consumer's hand-off of a conversation, or
+    /// `None` when Deskmate no longer holds it (a human has it).
+    pub(super) async fn conversation_intent(
+        &self,
+        store: &StoreConfig,
+        conversation_id: &str,
+        request: &HandoffRequest,
+    ) -> Result<Option<HandoffIntent>, HandoffError> {
+        let owned = self.owned_conversation(store, conversation_id).await?;
+        let (account, conversation, messages) = (owned.account, owned.conversation, owned.messages);
         if !conversation.controlled_by(&account.integration_id) {
             return Ok(None);
         }

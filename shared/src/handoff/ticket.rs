@@ -2,21 +2,22 @@
 //! `updated_stamp` just read) checked in Zendesk first: the escalation tag says the note is
 //! there; an assignee other than the bot says the customer was told and the ticket let go.
 
+use std::sync::Arc;
+
 use super::{Escalations, HandoffError, HandoffRequest};
 use crate::domain::{HandoffIntent, StoreConfig};
 use crate::render::markdown_to_safe_html;
 use crate::ticket_thread::{ESCALATED_TAG, note_html, requester_profile, transcript};
-use crate::zendesk::{NewComment, TicketDesk, TicketUpdate, ZendeskError};
+use crate::zendesk::{NewComment, Ticket, TicketDesk, TicketUpdate, ZendeskError};
 
 impl Escalations {
-    /// The intent of a tool's or the dead-letter consumer's hand-off of a ticket, or `None`
-    /// when a human already has it.
-    pub(super) async fn ticket_intent(
+    /// The ticket, read through the store's desk, when it is the store's (its brand); a
+    /// caller that names a ticket is refused anything else.
+    pub async fn owned_ticket(
         &self,
         store: &StoreConfig,
         ticket_id: u64,
-        request: &HandoffRequest,
-    ) -> Result<Option<HandoffIntent>, HandoffError> {
+    ) -> Result<(Arc<dyn TicketDesk>, Ticket), HandoffError> {
         let desk = self.tickets.desk_for(store).await?;
         let ticket = match desk.ticket(ticket_id).await {
             Err(ZendeskError::NotFound) => return Err(HandoffError::NotFound("ticket")),
@@ -30,6 +31,18 @@ impl Escalations {
                 store.id
             )));
         }
+        Ok((desk, ticket))
+    }
+
+    /// The intent of a tool's or the dead-letter consumer's hand-off of a ticket, or `None`
+    /// when a human already has it.
+    pub(super) async fn ticket_intent(
+        &self,
+        store: &StoreConfig,
+        ticket_id: u64,
+        request: &HandoffRequest,
+    ) -> Result<Option<HandoffIntent>, HandoffError> {
+        let (desk, ticket) = self.owned_ticket(store, ticket_id).await?;
         if ticket.assignee_id != Some(store.bot_user_id)
             && ticket.tags.iter().any(|t| t == ESCALATED_TAG)
         {
