@@ -138,6 +138,16 @@ mod tests {
             schedule.decide(&busy, Duration::from_secs(150), 5),
             Verdict::DeadLetter
         );
+        // The age decides, not the receive count: at the same receive, a job whose next retry
+        // would come after 180 s goes to a human, one a second younger retries.
+        assert_eq!(
+            schedule.decide(&busy, Duration::from_secs(121), 4),
+            Verdict::DeadLetter
+        );
+        assert_eq!(
+            schedule.decide(&busy, Duration::from_secs(120), 4),
+            Verdict::Retry
+        );
         // The whole schedule ends well inside five minutes.
         let mut age = Duration::ZERO;
         let mut receives = 1;

@@ -51,6 +51,18 @@ async fn other_channels_and_unanswered_widgets_held_by_deskmate_go_to_the_agent_
             app.bot_messages(conversation).is_empty(),
             "no bot message where Deskmate does not answer"
         );
+        let ticket = app
+            .sandbox
+            .messaging_ticket(conversation)
+            .expect("the Agent Workspace opened a messaging ticket");
+        assert!(
+            app.sandbox
+                .ticket(ticket)
+                .unwrap()
+                .tags
+                .contains(&"deskmate_passed_on".to_owned()),
+            "the messaging ticket says Deskmate passed it on"
+        );
     }
 }
 
