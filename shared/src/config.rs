@@ -151,6 +151,8 @@ pub struct WorkerConfig {
     pub retries: RetrySchedule,
     /// The step between the looks of a hand-off's follow-up job for the messaging ticket.
     pub handoff_recheck: Duration,
+    /// The API's public base URL (attachment links in bridge events); paths when unset.
+    pub public_url: Option<String>,
 }
 
 impl WorkerConfig {
@@ -178,6 +180,7 @@ impl WorkerConfig {
                 ..RetrySchedule::default()
             },
             handoff_recheck: env.seconds("HANDOFF_RECHECK_SECONDS", 10)?,
+            public_url: env.optional("PUBLIC_URL"),
         };
         if config.claim_lease <= config.agent_timeout {
             return Err(ConfigError::Invalid {

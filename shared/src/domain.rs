@@ -163,6 +163,16 @@ pub struct StoreConfig {
     pub welcome_message: String,
     /// Whether the bot answers email tickets itself or leaves drafts for a human.
     pub mode: StoreMode,
+    /// Where bridge sessions' events go (chats outside Zendesk carried in to a human).
+    pub bridge: Option<BridgeSettings>,
+}
+
+/// A store's bridge: the caller's webhook, and the `whsec_…` secret (stored in Secrets Manager
+/// under `signing_secret`) that signs its deliveries and the attachment links in them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgeSettings {
+    pub webhook_url: String,
+    pub signing_secret: String,
 }
 
 /// How the bot answers email tickets.
@@ -304,6 +314,82 @@ pub struct HandoffIntent {
     pub first_message_id: Option<String>,
 }
 
+/// What the Zendesk side of a bridge session did, as its webhook event told it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BridgeInbound {
+    /// The business wrote: a human agent in the Agent Workspace, or automation.
+    BusinessMessage {
+        message_id: String,
+        /// Written by a person in the Agent Workspace (else by a bot, trigger or app).
+        from_agent: bool,
+        #[serde(default)]
+        author_name: Option<String>,
+        content: BridgeContent,
+    },
+    /// Zendesk released the conversation: the ticket was solved or closed, or moved to email.
+    Released {
+        #[serde(default)]
+        reason: Option<String>,
+    },
+}
+
+/// A message's content as the bridge relays it: text, or an image or file with a caption.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgeContent {
+    /// `text`, `image` or `file` (other kinds are relayed as their text).
+    pub kind: String,
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Where Zendesk keeps the file; private attachments need the app's credentials.
+    #[serde(default)]
+    pub media_url: Option<String>,
+    #[serde(default)]
+    pub media_type: Option<String>,
+    #[serde(default)]
+    pub alt_text: Option<String>,
+}
+
+/// A chat that lives outside Zendesk, carried into a Zendesk conversation for a human agent.
+/// Each step of opening it is recorded as it is done, so a retry resumes where a crash left it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgeSession {
+    pub store_id: StoreId,
+    /// The caller's own id for the chat session.
+    pub id: String,
+    /// Fingerprint of the request that opened it: the same id with other content is refused.
+    pub fingerprint: String,
+    /// The Zendesk subdomain whose Conversations app holds the conversation.
+    pub account: String,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub conversation_id: Option<String>,
+    /// The summary message the messaging ticket starts at.
+    #[serde(default)]
+    pub context_message_id: Option<String>,
+    /// Control was passed to the Agent Workspace: the session is open.
+    #[serde(default)]
+    pub handed_over: bool,
+    /// Why the session ended, once it has.
+    #[serde(default)]
+    pub ended: Option<String>,
+}
+
+/// One event for a bridge session's caller, numbered in the order it was recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BridgeEvent {
+    /// 1, 2, 3… per session: the polling cursor.
+    pub seq: u64,
+    /// Stable across redeliveries: the caller de-duplicates by it (`webhook-id`).
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub data: serde_json::Value,
+}
+
 /// The Zendesk trigger that announced a ticket job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -343,6 +429,14 @@ pub enum Job {
         conversation_id: String,
         reason: String,
     },
+    /// Something happened on the Zendesk side of a bridge session (a chat carried in from
+    /// outside Zendesk): tell the chat, by its webhook and its event log.
+    Bridge {
+        /// The Zendesk subdomain whose Conversations app holds the conversation.
+        account: String,
+        conversation_id: String,
+        event: BridgeInbound,
+    },
     /// Several jobs in one message (a large webhook payload's); each is run on its own, and
     /// one that fails goes on alone under the failure policy.
     Batch { jobs: Vec<Job> },
@@ -356,6 +450,7 @@ impl Job {
             Job::Conversation { .. } => "conversation",
             Job::Handoff { .. } => "handoff",
             Job::PassOn { .. } => "pass_on",
+            Job::Bridge { .. } => "bridge",
             Job::Batch { .. } => "batch",
         }
     }
@@ -366,7 +461,7 @@ impl Job {
             Job::Ticket { store_id, .. }
             | Job::Conversation { store_id, .. }
             | Job::Handoff { store_id, .. } => Some(store_id),
-            Job::PassOn { .. } | Job::Batch { .. } => None,
+            Job::PassOn { .. } | Job::Bridge { .. } | Job::Batch { .. } => None,
         }
     }
 
@@ -378,6 +473,9 @@ impl Job {
                 conversation_id, ..
             }
             | Job::PassOn {
+                conversation_id, ..
+            }
+            | Job::Bridge {
                 conversation_id, ..
             } => Some(Thread::Conversation(conversation_id.clone())),
             Job::Handoff { thread, .. } => Some(thread.clone()),

@@ -13,11 +13,23 @@ use crate::zendesk::ZendeskError;
 /// What a job came to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
-    Replied { to_message: String },
-    Escalated { reason: String },
-    HandedBack { to_agent: u64 },
+    Replied {
+        to_message: String,
+    },
+    Escalated {
+        reason: String,
+    },
+    HandedBack {
+        to_agent: u64,
+    },
     Welcomed,
-    NoteAdded { ticket_id: u64 },
+    NoteAdded {
+        ticket_id: u64,
+    },
+    /// A bridge session's event was recorded and delivered to its caller.
+    Relayed {
+        event: String,
+    },
     Skipped(String),
 }
 
@@ -30,6 +42,7 @@ impl Outcome {
             Outcome::HandedBack { .. } => "handed_back",
             Outcome::Welcomed => "welcomed",
             Outcome::NoteAdded { .. } => "note_added",
+            Outcome::Relayed { .. } => "relayed",
             Outcome::Skipped(_) => "skipped",
         }
     }
@@ -50,6 +63,9 @@ pub enum JobError {
     /// The job is not Deskmate's to act on (its store or account is gone, its body is not a job).
     #[error("{0}")]
     NotActionable(String),
+    /// A bridge event could not be delivered to the caller's webhook.
+    #[error("{detail}")]
+    Delivery { transient: bool, detail: String },
 }
 
 /// What the policy does with a failed job.
@@ -72,6 +88,10 @@ impl JobError {
             JobError::State(StateError::Corrupt { .. }) => Verdict::DeadLetter,
             JobError::Queue(_) | JobError::Busy(_) => Verdict::Retry,
             JobError::NotActionable(_) => Verdict::Drop,
+            JobError::Delivery {
+                transient: true, ..
+            } => Verdict::Retry,
+            JobError::Delivery { .. } => Verdict::DeadLetter,
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Help Center sync: a store's knowledge index rebuilt whole from its brand's published,
 //! public Help Center articles and its markdown knowledge file, then saved for the workers.
+//! Each brand has its own Help Center on its own host: a store with a brand reads its
+//! brand's, one without reads the account's (the default brand's).
 //! An article unpublished, restricted or deleted since the last sync is simply not in the new
 //! index. `deskmate knowledge sync` runs it; a scheduled function may call it the same way.
 
@@ -14,6 +16,9 @@ pub const DEFAULT_LOCALE: &str = "en-us";
 /// What a sync indexed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncReport {
+    /// The Help Center read (`{subdomain}.zendesk.com`), or `None` when the store's brand has
+    /// none its customers can open: then only the markdown file is indexed.
+    pub help_center: Option<String>,
     /// Help Center articles indexed (published and visible to everyone).
     pub articles: usize,
     /// Sections of the markdown knowledge file indexed.
@@ -28,6 +33,8 @@ pub struct SyncReport {
 pub enum SyncError {
     #[error("reading the Help Center: {0}")]
     Zendesk(#[from] ZendeskError),
+    #[error("reading the store's brand {brand_id}: {source}")]
+    Brand { brand_id: u64, source: ZendeskError },
     #[error("saving the knowledge index: {0}")]
     State(#[from] StateError),
 }
@@ -41,15 +48,54 @@ pub async fn sync_store_knowledge(
     sync_store_knowledge_in(store, support, indexes, DEFAULT_LOCALE).await
 }
 
-/// Builds the store's index from its Help Center articles in `locale` (on `support`'s host)
-/// and its markdown file, and saves it whole in place of the last one.
+/// The store's Help Center host and a client on it: its brand's own, or the account's for a
+/// store without a brand; `None` when the brand has no Help Center its customers can open.
+async fn help_center_of(
+    store: &StoreConfig,
+    support: &SupportClient,
+) -> Result<Option<(String, SupportClient)>, SyncError> {
+    let Some(brand_id) = store.brand_id else {
+        return Ok(Some((
+            format!("{}.zendesk.com", store.subdomain),
+            support.clone(),
+        )));
+    };
+    let brand = support
+        .brand(brand_id)
+        .await
+        .map_err(|source| SyncError::Brand { brand_id, source })?;
+    if !brand.has_live_help_center() {
+        tracing::info!(
+            store = %store.id,
+            brand_id,
+            help_center_state = brand.help_center_state.as_deref().unwrap_or("none"),
+            "the store's brand has no Help Center: only the markdown file is indexed"
+        );
+        return Ok(None);
+    }
+    let client = support
+        .on_brand_host(&brand.subdomain)
+        .map_err(|source| SyncError::Brand { brand_id, source })?;
+    Ok(Some((
+        format!("{}.zendesk.com", brand.subdomain.to_ascii_lowercase()),
+        client,
+    )))
+}
+
+/// Builds the store's index from its Help Center articles in `locale` (its brand's Help
+/// Center, on the brand's host) and its markdown file, and saves it whole in place of the
+/// last one.
 pub async fn sync_store_knowledge_in(
     store: &StoreConfig,
     support: &SupportClient,
     indexes: &dyn KnowledgeIndexes,
     locale: &str,
 ) -> Result<SyncReport, SyncError> {
-    let articles = support.help_center_articles(locale).await?;
+    let help_center = help_center_of(store, support).await?;
+    let articles = match &help_center {
+        Some((_, client)) => client.help_center_articles(locale).await?,
+        None => Vec::new(),
+    };
     let mut passages = Vec::new();
     for article in &articles {
         let topic = article
@@ -71,6 +117,7 @@ pub async fn sync_store_knowledge_in(
     let index = KnowledgeIndex::build(passages);
     let version = indexes.save_index(&store.id, &index).await?;
     let report = SyncReport {
+        help_center: help_center.map(|(host, _)| host),
         articles: articles.len(),
         markdown_sections,
         passages: index.passages().len(),
@@ -78,6 +125,7 @@ pub async fn sync_store_knowledge_in(
     };
     tracing::info!(
         store = %store.id,
+        help_center = report.help_center.as_deref().unwrap_or("none"),
         articles = report.articles,
         passages = report.passages,
         version,

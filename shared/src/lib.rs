@@ -12,6 +12,7 @@
 pub mod agent;
 pub mod auth;
 pub mod aws;
+pub mod bridge;
 pub mod config;
 pub mod conversation_thread;
 pub mod domain;

@@ -85,3 +85,8 @@ pub fn dead_lettered(store: &str) {
 pub fn unanswered(store: &str) {
     counter!("CustomersUnanswered", "store" => store.to_owned()).increment(1);
 }
+
+/// A bridge event never reached its caller's webhook (it waits in the session's log).
+pub fn bridge_undelivered(account: &str) {
+    counter!("BridgeUndelivered", "account" => account.to_owned()).increment(1);
+}

@@ -40,6 +40,7 @@ fn store(id: &str) -> StoreConfig {
         avatar_url: None,
         welcome_message: "Welcome!".into(),
         mode: Default::default(),
+        bridge: None,
     }
 }
 

@@ -1,8 +1,10 @@
 //! Help Center sync: the knowledge agent answers from the brand's published, public articles
-//! (citing them), and stops using an article once it is unpublished and synced again.
+//! (citing them), and stops using an article once it is unpublished and synced again. Each
+//! brand has its own Help Center on its own host, and a store reads only its brand's.
 
 use deskmate_e2e_tests::TestApp;
-use deskmate_shared::knowledge_sync::sync_store_knowledge;
+use deskmate_shared::domain::{AgentSettings, StoreConfig};
+use deskmate_shared::knowledge_sync::{SyncReport, sync_store_knowledge};
 use deskmate_shared::state::{KnowledgeIndexes, StoreDirectory};
 use deskmate_shared::ticket_thread::ESCALATED_TAG;
 
@@ -75,10 +77,14 @@ fn write_help_center(app: &TestApp) -> Articles {
     Articles { portugal, warranty }
 }
 
-async fn sync(app: &TestApp) -> deskmate_shared::knowledge_sync::SyncReport {
+async fn sync(app: &TestApp) -> SyncReport {
+    sync_store(app, &app.store.config).await
+}
+
+async fn sync_store(app: &TestApp, store: &StoreConfig) -> SyncReport {
     let store = app
         .state
-        .store(&app.store.config.id)
+        .store(&store.id)
         .await
         .unwrap()
         .expect("the store is connected");
@@ -87,14 +93,31 @@ async fn sync(app: &TestApp) -> deskmate_shared::knowledge_sync::SyncReport {
         .expect("the sync succeeds")
 }
 
+/// An article's link on its brand's Help Center host.
+fn html_url_of(app: &TestApp, brand: u64, id: u64, slug: &str) -> String {
+    let subdomain = app
+        .sandbox
+        .brand_subdomain(brand)
+        .expect("the brand exists");
+    format!("https://{subdomain}.zendesk.com/hc/en-us/articles/{id}-{slug}")
+}
+
 fn html_url(app: &TestApp, id: u64, slug: &str) -> String {
-    format!("{}/hc/en-us/articles/{id}-{slug}", app.sandbox.base_url())
+    html_url_of(app, app.brand, id, slug)
 }
 
 /// Asks `question` by email and returns the bot's public replies (text and HTML) and whether
 /// it escalated.
 async fn ask(app: &TestApp, question: &str) -> (Vec<String>, bool) {
-    let ticket = app.customer_emails(question);
+    ask_brand(app, app.brand, question).await
+}
+
+/// [`ask`], emailing `brand`'s support address.
+async fn ask_brand(app: &TestApp, brand: u64, question: &str) -> (Vec<String>, bool) {
+    let subject: String = question.chars().take(40).collect();
+    let ticket = app
+        .sandbox
+        .customer_emails(app.customer, Some(brand), &subject, question);
     let response = app.run_worker().await;
     assert!(response.batch_item_failures.is_empty());
     let replies = app
@@ -284,4 +307,236 @@ async fn the_scheduled_sync_rebuilds_the_index_of_every_knowledge_store() {
     assert!(second > first, "a new version: {first:?} → {second:?}");
     let (_, escalated) = ask(&app, "What warranty does my watch have?").await;
     assert!(escalated, "the unpublished warranty article is not used");
+}
+
+const OUTLET_KNOWLEDGE: &str =
+    "# Outlet returns\nOutlet items can be exchanged within 14 days for store credit.\n";
+
+/// A second store of the account answering its own brand by email.
+async fn brand_store(app: &TestApp, name: &str, brand: Option<u64>) -> StoreConfig {
+    let agent = AgentSettings::Knowledge {
+        knowledge_markdown: OUTLET_KNOWLEDGE.into(),
+    };
+    let mut store = app
+        .add_store_with(&format!("{name} Assistant"), agent, None, brand)
+        .await;
+    deskmate_cli::setup::install_email_path(
+        app.state.as_ref(),
+        &app.support(),
+        &mut store,
+        &app.deskmate_url,
+    )
+    .await
+    .expect("the store's webhook and triggers are created");
+    store.config
+}
+
+/// The texts of the passages in the store's saved index.
+async fn indexed_texts(app: &TestApp, store: &StoreConfig) -> Vec<String> {
+    let stored = app
+        .state
+        .load_index(&store.id)
+        .await
+        .unwrap()
+        .expect("an index was saved");
+    stored
+        .index
+        .passages()
+        .iter()
+        .map(|p| p.text.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn each_brands_store_syncs_and_cites_only_its_own_brands_help_center() {
+    let app = TestApp::spawn().await;
+    let acme_portugal = app.sandbox.add_article(
+        Some(app.brand),
+        "Shipping to Portugal",
+        "<p>Parcels to Portugal arrive in 3 to 5 business days.</p>",
+        false,
+        None,
+    );
+    let outlet = app.sandbox.add_brand("Acme Outlet");
+    let outlet_portugal = app.sandbox.add_article(
+        Some(outlet),
+        "Shipping to Portugal",
+        "<p>Outlet parcels to Portugal arrive in 7 to 10 business days.</p>",
+        false,
+        None,
+    );
+    app.sandbox.add_article(
+        Some(outlet),
+        "Outlet gift wrapping",
+        "<p>Outlet orders are never gift wrapped.</p>",
+        false,
+        None,
+    );
+    app.sandbox.add_article(
+        Some(outlet),
+        "Outlet staff discount",
+        "<p>Staff get 60 percent off outlet prices.</p>",
+        false,
+        Some(7_700),
+    );
+    let outlet_store = brand_store(&app, "Outlet", Some(outlet)).await;
+
+    let report = sync_store(&app, &outlet_store).await;
+    assert_eq!(
+        report.help_center.as_deref(),
+        Some("acme-outlet.zendesk.com"),
+        "{report:?}"
+    );
+    assert_eq!(report.articles, 2, "the outlet's public articles only");
+    assert_eq!(report.markdown_sections, 1);
+    let texts = indexed_texts(&app, &outlet_store).await;
+    assert!(texts.iter().any(|t| t.contains("7 to 10 business days")));
+    assert!(
+        texts.iter().all(|t| !t.contains("3 to 5 business days")),
+        "nothing of the default brand's Help Center: {texts:?}"
+    );
+    let brand_reads = app
+        .sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path == format!("/api/v2/brands/{outlet}"))
+        .count();
+    assert_eq!(brand_reads, 1, "the store's brand is looked up once");
+
+    let report = sync(&app).await;
+    assert_eq!(report.help_center.as_deref(), Some("acme.zendesk.com"));
+    assert_eq!(report.articles, 1, "the default brand's article only");
+    let texts = indexed_texts(&app, &app.store.config).await;
+    assert!(
+        texts
+            .iter()
+            .all(|t| !t.contains("7 to 10") && !t.contains("gift wrapped")),
+        "{texts:?}"
+    );
+
+    // Each brand's customer is answered from, and pointed to, its own brand's Help Center.
+    let (replies, escalated) =
+        ask_brand(&app, outlet, "How long does delivery to Portugal take?").await;
+    assert!(!escalated, "{replies:?}");
+    assert_eq!(replies.len(), 1);
+    assert!(
+        replies[0].contains("7 to 10 business days"),
+        "{}",
+        replies[0]
+    );
+    let outlet_url = html_url_of(&app, outlet, outlet_portugal, "Shipping-to-Portugal");
+    assert!(
+        outlet_url.starts_with("https://acme-outlet.zendesk.com/hc/"),
+        "{outlet_url}"
+    );
+    assert!(replies[0].contains(&outlet_url), "{}", replies[0]);
+
+    let (replies, escalated) = ask(&app, "How long does delivery to Portugal take?").await;
+    assert!(!escalated, "{replies:?}");
+    assert!(
+        replies[0].contains("3 to 5 business days"),
+        "{}",
+        replies[0]
+    );
+    assert!(
+        replies[0].contains(&html_url(&app, acme_portugal, "Shipping-to-Portugal")),
+        "{}",
+        replies[0]
+    );
+    assert!(!replies[0].contains("acme-outlet"), "{}", replies[0]);
+}
+
+#[tokio::test]
+async fn a_brand_without_a_help_center_syncs_only_the_markdown() {
+    let app = TestApp::spawn().await;
+    let gifts = app.sandbox.add_brand("Acme Gifts");
+    app.sandbox.add_article(
+        Some(gifts),
+        "Gift wrapping",
+        "<p>Every gift is wrapped in recycled paper.</p>",
+        false,
+        None,
+    );
+    assert!(app.sandbox.set_help_center(gifts, false));
+    app.sandbox.add_article(
+        Some(app.brand),
+        "Store opening hours",
+        "<p>Our stores open Monday to Saturday, 10:00 to 20:00.</p>",
+        false,
+        None,
+    );
+    let store = brand_store(&app, "Gifts", Some(gifts)).await;
+
+    let before = app.sandbox.requests().len();
+    let report = sync_store(&app, &store).await;
+    assert_eq!(report.help_center, None, "{report:?}");
+    assert_eq!(report.articles, 0);
+    assert_eq!(report.markdown_sections, 1);
+    assert_eq!(report.passages, 1);
+    let asked_articles = app.sandbox.requests()[before..]
+        .iter()
+        .any(|r| r.path.contains("/help_center/"));
+    assert!(!asked_articles, "no Help Center to read");
+    let texts = indexed_texts(&app, &store).await;
+    assert!(
+        texts
+            .iter()
+            .all(|t| !t.contains("opening hours") && !t.contains("10:00")),
+        "not the default brand's Help Center either: {texts:?}"
+    );
+
+    let (replies, escalated) = ask_brand(&app, gifts, "Can I exchange outlet items?").await;
+    assert!(!escalated, "{replies:?}");
+    assert!(replies[0].contains("store credit"), "{}", replies[0]);
+}
+
+#[tokio::test]
+async fn a_store_without_a_brand_reads_the_accounts_help_center() {
+    let app = TestApp::spawn().await;
+    app.sandbox.add_article(
+        Some(app.brand),
+        "Store opening hours",
+        "<p>Our stores open Monday to Saturday, 10:00 to 20:00.</p>",
+        false,
+        None,
+    );
+    let outlet = app.sandbox.add_brand("Acme Outlet");
+    app.sandbox.add_article(
+        Some(outlet),
+        "Outlet gift wrapping",
+        "<p>Outlet orders are never gift wrapped.</p>",
+        false,
+        None,
+    );
+    let brandless = app
+        .add_store_with(
+            "Acme Everywhere",
+            AgentSettings::Knowledge {
+                knowledge_markdown: OUTLET_KNOWLEDGE.into(),
+            },
+            None,
+            None,
+        )
+        .await
+        .config;
+
+    let report = sync_store(&app, &brandless).await;
+    assert_eq!(
+        report.help_center,
+        Some(format!("{}.zendesk.com", app.account)),
+        "the account's host"
+    );
+    assert_eq!(report.articles, 1, "the default brand's Help Center");
+    let texts = indexed_texts(&app, &brandless).await;
+    assert!(texts.iter().any(|t| t.contains("10:00 to 20:00")));
+    assert!(
+        texts.iter().all(|t| !t.contains("gift wrapped")),
+        "{texts:?}"
+    );
+    let brand_reads = app
+        .sandbox
+        .requests()
+        .iter()
+        .any(|r| r.path.starts_with("/api/v2/brands/"));
+    assert!(!brand_reads, "no brand to look up");
 }

@@ -92,6 +92,7 @@ async fn webhook() -> (ConversationsWebhook, String) {
         avatar_url: None,
         welcome_message: StoreConfig::DEFAULT_WELCOME_MESSAGE.into(),
         mode: Default::default(),
+        bridge: None,
     };
     state.save_store(&store).await.expect("the store is saved");
     state

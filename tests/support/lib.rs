@@ -205,6 +205,7 @@ pub fn worker_config(zendesk_base_url: &str, aws: &AwsResources) -> WorkerConfig
             human_within: Duration::from_secs(120),
         },
         handoff_recheck: Duration::ZERO,
+        public_url: None,
     }
 }
 
@@ -526,7 +527,9 @@ impl TestApp {
     }
 
     pub fn worker(&self) -> ReplyWorker {
-        self.worker_with(worker_config(self.sandbox.base_url(), &self.aws))
+        let mut config = worker_config(self.sandbox.base_url(), &self.aws);
+        config.public_url = Some(self.deskmate_url.clone());
+        self.worker_with(config)
     }
 
     pub fn worker_with(&self, config: WorkerConfig) -> ReplyWorker {

@@ -9,6 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use deskmate_e2e_tests::TestApp;
+
+use crate::spec_check::{check_requests, load_spec};
 use serde_json::{Value, json};
 
 const FIXTURES: [(&str, &str); 4] = [
@@ -128,6 +130,14 @@ async fn sandbox_payloads_carry_every_field_of_our_fixtures_and_the_webhook_read
         let fixture: Value = serde_json::from_str(fixture).unwrap();
         let mut expected = BTreeSet::new();
         key_paths(&fixture["events"][0], "", &mut expected);
+        // The passControl fixture carries `reason: ticketClosed` (the spec allows it there), but
+        // the Agent Workspace releases control when its ticket is closed: the sandbox sends
+        // that reason with switchboard:releaseControl.
+        match kind {
+            "switchboard:passControl" => expected.remove(".payload.reason"),
+            "switchboard:releaseControl" => expected.insert(".payload.reason".to_owned()),
+            _ => false,
+        };
         let emitted = by_type
             .get(kind)
             .unwrap_or_else(|| panic!("the sandbox sent no {kind}"));
@@ -146,18 +156,6 @@ async fn sandbox_payloads_carry_every_field_of_our_fixtures_and_the_webhook_read
             assert!(!reason.contains("malformed"), "{kind}: {outcome}");
         }
     }
-}
-
-fn load_spec() -> Option<Value> {
-    let Ok(path) = std::env::var("DESKMATE_CONVERSATIONS_SPEC") else {
-        eprintln!(
-            "conformance with Zendesk's Conversations spec: not run; set DESKMATE_CONVERSATIONS_SPEC to the OpenAPI file"
-        );
-        return None;
-    };
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("cannot read {path}: {err}"));
-    Some(serde_yaml_ng::from_str(&text).expect("the spec is YAML"))
 }
 
 /// `#/components/examples/X` → the example's value.
@@ -239,29 +237,6 @@ async fn every_spec_example_is_accepted_and_every_sandbox_payload_validates_agai
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
-/// The spec operation a request is: its path template (`/v2/apps/{appId}/…`) matched segment by
-/// segment, the most literal template winning.
-fn operation<'a>(spec: &'a Value, method: &str, path: &str) -> Option<(&'a str, &'a Value)> {
-    let path = path.strip_prefix("/sc").unwrap_or(path);
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    spec["paths"]
-        .as_object()?
-        .iter()
-        .filter_map(|(template, item)| {
-            let parts: Vec<&str> = template.trim_matches('/').split('/').collect();
-            let fits = parts.len() == segments.len()
-                && parts
-                    .iter()
-                    .zip(&segments)
-                    .all(|(part, segment)| part.starts_with('{') || part == segment);
-            let literal = parts.iter().filter(|p| !p.starts_with('{')).count();
-            let operation = item.get(method.to_ascii_lowercase())?;
-            fits.then_some((literal, template.as_str(), operation))
-        })
-        .max_by_key(|(literal, _, _)| *literal)
-        .map(|(_, template, operation)| (template, operation))
-}
-
 #[tokio::test]
 async fn every_request_deskmate_sends_to_the_conversations_api_validates_against_the_spec() {
     let Some(spec) = load_spec() else { return };
@@ -295,54 +270,7 @@ async fn every_request_deskmate_sends_to_the_conversations_api_validates_against
         .await
         .expect("the switchboard is registered");
 
-    let with_components =
-        |schema: &Value| json!({"allOf": [schema], "components": spec["components"]});
-    let mut checked = BTreeSet::new();
-    let mut failures = Vec::new();
-    for request in app.sandbox.requests() {
-        let Some(body) = &request.body else { continue };
-        if !request.path.starts_with("/sc/") {
-            continue;
-        }
-        let Some((template, operation)) = operation(&spec, &request.method, &request.path) else {
-            failures.push(format!(
-                "{} {} is not in the spec",
-                request.method, request.path
-            ));
-            continue;
-        };
-        let Some(mut schema) = operation.pointer("/requestBody/content/application~1json/schema")
-        else {
-            failures.push(format!("{} {template} takes no JSON body", request.method));
-            continue;
-        };
-        // Update Integration's body is a `oneOf` over every integration type with no
-        // discriminator (the spec's own example matches several); Deskmate updates web widgets
-        // only, so their branch is the schema.
-        let web_update = json!({"$ref": "#/components/schemas/webUpdate"});
-        if template.ends_with("/integrations/{integrationId}") {
-            schema = &web_update;
-        }
-        let validator = jsonschema::validator_for(&with_components(schema))
-            .unwrap_or_else(|err| panic!("{template} compiles: {err}"));
-        if template.ends_with("/passControl") {
-            // The check bites: a pass to a number instead of an integration is refused.
-            let mut broken = body.clone();
-            broken["switchboardIntegration"] = json!(5);
-            assert!(
-                !validator.is_valid(&broken),
-                "the spec check accepted {broken}"
-            );
-        }
-        failures.extend(validator.iter_errors(body).map(|e| {
-            format!(
-                "{} {template}: {e} at {} in {body}",
-                request.method,
-                e.instance_path()
-            )
-        }));
-        checked.insert(format!("{} {template}", request.method));
-    }
+    let (failures, checked) = check_requests(&spec, &app.sandbox.requests());
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     for expected in [
         "POST /v2/apps/{appId}/conversations/{conversationId}/messages",

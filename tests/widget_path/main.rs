@@ -7,3 +7,5 @@ mod conformance;
 mod other_channels;
 mod replies;
 mod security;
+#[path = "../support/spec_check.rs"]
+mod spec_check;

@@ -170,12 +170,14 @@ async fn the_bot_is_silent_while_the_agent_workspace_is_in_control_and_resumes_a
 
     app.sandbox.solve(app.agent, ticket);
     app.run_worker().await;
+    // Solving the ticket releases control; the customer's next message wakes the bot.
+    assert_eq!(app.sandbox.in_control(&conversation), None);
+    app.sandbox
+        .widget_visitor_says(&conversation, "Can I get returns on these?");
     assert_eq!(
         app.sandbox.in_control(&conversation).as_deref(),
         Some("deskmate")
     );
-    app.sandbox
-        .widget_visitor_says(&conversation, "Can I get returns on these?");
     app.run_worker().await;
     let after = app.bot_messages(&conversation);
     assert_eq!(after.len(), before + 1);

@@ -265,12 +265,9 @@ async fn what_an_event_says_is_logged_escaped_and_echoed_bounded() {
         );
     }
     assert!(logs.contains(r#"e1\nFORGED"#), "logged escaped: {logs}");
-    assert!(
-        outcomes[2]["reason"]
-            .as_str()
-            .unwrap()
-            .starts_with("no store answers widget w\nFORGED"),
-        "{}",
-        outcomes[2]["reason"]
+    // Held by another integration, it is ignored before its (forged) widget is even read.
+    assert_eq!(
+        outcomes[2]["reason"],
+        "another switchboard integration holds the conversation"
     );
 }

@@ -14,10 +14,12 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
+use deskmate_shared::bridge;
 use deskmate_shared::config::IngressConfig;
 use deskmate_shared::conversation_thread::REPLY_TO_KEY;
 use deskmate_shared::domain::{
-    ConversationEvent, ConversationsAccount, ConversationsId, Job, StoreId,
+    BridgeContent, BridgeInbound, ConversationEvent, ConversationsAccount, ConversationsId, Job,
+    StoreId,
 };
 use deskmate_shared::ingress::{
     MAX_ERROR_CHARS, Rejection, bounded, echo, header_text, json_response, unavailable, untrusted,
@@ -40,11 +42,20 @@ const MAX_EVENT_ID_BYTES: usize = 128;
 #[serde(tag = "type")]
 enum Event {
     #[serde(rename = "conversation:message")]
-    Message { payload: MessagePayload },
+    Message { payload: Box<MessagePayload> },
     #[serde(rename = "conversation:create")]
     Create { payload: CreatePayload },
+    #[serde(rename = "switchboard:releaseControl")]
+    Release { payload: ReleasePayload },
     #[serde(other)]
     Other,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReleasePayload {
+    conversation: ConversationRef,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,6 +66,17 @@ struct ConversationRef {
     /// Who holds the conversation as the event was sent (omitted when nobody does).
     #[serde(default)]
     active_switchboard_integration: Option<SwitchboardRef>,
+    #[serde(default)]
+    metadata: Option<serde_json::Map<String, Value>>,
+}
+
+impl ConversationRef {
+    /// A bridge session's conversation (a chat carried in from outside Zendesk).
+    fn bridged(&self) -> bool {
+        self.metadata
+            .as_ref()
+            .is_some_and(|m| m.contains_key(bridge::SESSION_KEY))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,9 +96,29 @@ struct Source {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Author {
     #[serde(rename = "type")]
     kind: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    subtypes: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Content {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    media_url: Option<String>,
+    #[serde(default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    alt_text: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,6 +132,8 @@ struct MessageRef {
     #[serde(deserialize_with = "conversations_id")]
     id: String,
     author: Author,
+    #[serde(default)]
+    content: Content,
     #[serde(default)]
     source: Option<Source>,
     #[serde(default)]
@@ -399,6 +443,17 @@ impl ConversationsWebhook {
                 conversation_id,
                 reason,
             } => Ok((pass_on(settings, conversation_id, reason), Duration::ZERO)),
+            Plan::Bridge {
+                conversation_id,
+                event,
+            } => Ok((
+                Job::Bridge {
+                    account: settings.subdomain.clone(),
+                    conversation_id,
+                    event,
+                },
+                Duration::ZERO,
+            )),
         }
     }
 }
@@ -457,8 +512,60 @@ enum Plan {
         conversation_id: String,
         reason: String,
     },
+    /// Tell a bridge session's caller what the agent side did.
+    Bridge {
+        conversation_id: String,
+        event: BridgeInbound,
+    },
     Ignore(String),
 }
+
+/// What an event on a bridge session's conversation asks: the agent side's messages and the
+/// release go to the caller; Deskmate never answers there, nor passes it on.
+fn bridge_plan(event: Event) -> Plan {
+    match event {
+        Event::Message { payload } => {
+            let message = payload.message;
+            let ours = message
+                .metadata
+                .as_ref()
+                .is_some_and(|m| m.contains_key(bridge::PART_KEY));
+            if message.author.kind == "user" || ours {
+                return Plan::Ignore("a bridge session's own message".into());
+            }
+            let from_agent = message.source.as_ref().and_then(|s| s.kind.as_deref())
+                == Some(AGENT_WORKSPACE_SOURCE)
+                || message.author.subtypes.iter().any(|s| s == "agent");
+            Plan::Bridge {
+                conversation_id: payload.conversation.id,
+                event: BridgeInbound::BusinessMessage {
+                    message_id: message.id,
+                    from_agent,
+                    author_name: message.author.display_name,
+                    content: BridgeContent {
+                        kind: message.content.kind,
+                        text: message.content.text,
+                        media_url: message.content.media_url,
+                        media_type: message.content.media_type,
+                        alt_text: message.content.alt_text,
+                    },
+                },
+            }
+        }
+        Event::Release { payload } => Plan::Bridge {
+            conversation_id: payload.conversation.id,
+            event: BridgeInbound::Released {
+                reason: payload.reason,
+            },
+        },
+        Event::Create { .. } | Event::Other => {
+            Plan::Ignore("a bridge session's conversation is not Deskmate's to answer".into())
+        }
+    }
+}
+
+/// The source of messages a person writes in the Agent Workspace.
+const AGENT_WORKSPACE_SOURCE: &str = "zd:agentWorkspace";
 
 fn plan(settings: &ConversationsAccount, kind: &str, event: Value) -> Plan {
     let event = match serde_json::from_value::<Event>(event) {
@@ -471,6 +578,15 @@ fn plan(settings: &ConversationsAccount, kind: &str, event: Value) -> Plan {
             ));
         }
     };
+    let bridged = match &event {
+        Event::Message { payload } => payload.conversation.bridged(),
+        Event::Create { payload } => payload.conversation.bridged(),
+        Event::Release { payload } => payload.conversation.bridged(),
+        Event::Other => false,
+    };
+    if bridged {
+        return bridge_plan(event);
+    }
     let ours = |active: &Option<SwitchboardRef>| {
         active
             .as_ref()
@@ -493,6 +609,17 @@ fn plan(settings: &ConversationsAccount, kind: &str, event: Value) -> Plan {
                 }
             };
         }
+        Event::Message { payload }
+            if payload
+                .conversation
+                .active_switchboard_integration
+                .as_ref()
+                .is_some_and(|_| !ours(&payload.conversation.active_switchboard_integration)) =>
+        {
+            // Deskmate asks for standby events (for bridge sessions): a customer writing to
+            // whoever else holds the conversation is theirs to answer.
+            return Plan::Ignore("another switchboard integration holds the conversation".into());
+        }
         Event::Message { payload } => (
             payload.conversation,
             payload.message.source,
@@ -505,7 +632,7 @@ fn plan(settings: &ConversationsAccount, kind: &str, event: Value) -> Plan {
             payload.source,
             ConversationEvent::Created,
         ),
-        Event::Other => {
+        Event::Release { .. } | Event::Other => {
             return Plan::Ignore(format!("event type {} needs no action", echo(kind)));
         }
     };

@@ -12,6 +12,9 @@ use deskmate_shared::failure::{JobError, Outcome, RetrySchedule};
 use deskmate_shared::handoff::{Escalations, HandoffOutcome, HandoffRequest, MAX_NOTE_ATTEMPTS};
 use deskmate_shared::sqs_batch::{FailurePolicy, decode_job, failure_of, process_batch};
 
+/// The `alert` field of the log line for a bridge event its caller's webhook never took.
+pub const BRIDGE_UNDELIVERED_ALERT: &str = "bridge_undelivered";
+
 pub struct DeadLetters {
     pub escalations: Escalations,
     /// Retries on the dead-letter queue itself; nowhere further to send a job.
@@ -86,6 +89,26 @@ impl DeadLetters {
                     .escalations
                     .follow_up(store_id, thread, MAX_NOTE_ATTEMPTS)
                     .await;
+            }
+            Job::Bridge {
+                account,
+                conversation_id,
+                event,
+            } => {
+                // The event waits in the session's log for the caller's poll; the alarm says
+                // its webhook is not taking deliveries.
+                tracing::error!(
+                    alert = BRIDGE_UNDELIVERED_ALERT,
+                    account,
+                    conversation = conversation_id,
+                    event = ?event,
+                    failure = ?failure_of(message),
+                    "a bridge event could not be delivered to the caller's webhook"
+                );
+                deskmate_shared::measures::bridge_undelivered(account);
+                return Ok(Outcome::Skipped(
+                    "bridge event left in the session's log for polling".into(),
+                ));
             }
             Job::Ticket { ticket_id, .. } => Thread::Ticket(*ticket_id),
             Job::Conversation {

@@ -15,11 +15,14 @@
 //! read and write.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use deskmate_shared::ingress::GATEWAY_BODY_LIMIT;
 use std::sync::Arc;
 
+pub mod bridge;
+
 use deskmate_shared::auth::{TokenHash, bearer_token};
+use deskmate_shared::bridge::Bridge;
 use deskmate_shared::domain::{ConversationsId, StoreConfig, Thread};
 use deskmate_shared::handoff::{Escalations, HandoffError, HandoffOutcome, HandoffRequest};
 use deskmate_shared::ingress::{
@@ -106,8 +109,8 @@ pub struct ErrorResponse {
 pub enum ToolError {
     #[error("missing or invalid tool token")]
     Unauthorized,
-    #[error("body is larger than {MAX_BODY_BYTES} bytes")]
-    TooLarge,
+    #[error("body is larger than {0} bytes")]
+    TooLarge(usize),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -128,7 +131,7 @@ impl ToolError {
     pub fn status(&self) -> StatusCode {
         match self {
             ToolError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ToolError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ToolError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ToolError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ToolError::Forbidden(_) => StatusCode::FORBIDDEN,
             ToolError::NotFound(_) | ToolError::NoRoute => StatusCode::NOT_FOUND,
@@ -219,6 +222,21 @@ fn validate(request: EscalateRequest) -> Result<(Thread, HandoffRequest), ToolEr
     ))
 }
 
+/// The one place a tool call's result becomes an HTTP answer.
+fn render<T: Serialize>(result: Result<(StatusCode, T), ToolError>) -> Response<String> {
+    match result {
+        Ok((status, body)) => json_response(
+            status,
+            &serde_json::to_value(body).expect("responses serialise"),
+        ),
+        Err(err) => {
+            let message = bounded(&err.to_string(), MAX_ERROR_CHARS);
+            tracing::info!(status = err.status().as_u16(), error = ?untrusted(&message), "tool call refused");
+            json_response(err.status(), &json!({"error": message}))
+        }
+    }
+}
+
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ToolError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|err| ToolError::BadRequest(format!("body is not valid JSON: {err}")))?;
@@ -242,6 +260,8 @@ pub struct EscalateTool {
     pub escalations: Escalations,
     /// The create-ticket tool's idempotency keys.
     pub creations: Arc<dyn TicketCreations>,
+    /// Chats outside Zendesk carried in to a human (the bridge API).
+    pub bridge: Bridge,
 }
 
 impl EscalateTool {
@@ -277,14 +297,7 @@ impl EscalateTool {
             }
             _ => Err(ToolError::NoRoute),
         };
-        match result {
-            Ok((status, body)) => json_response(status, &body),
-            Err(err) => {
-                let message = bounded(&err.to_string(), MAX_ERROR_CHARS);
-                tracing::info!(status = err.status().as_u16(), error = ?untrusted(&message), "tool call refused");
-                json_response(err.status(), &json!({"error": message}))
-            }
-        }
+        render(result)
     }
 
     pub async fn escalate(
@@ -293,7 +306,7 @@ impl EscalateTool {
         body: &[u8],
     ) -> Result<EscalateResponse, ToolError> {
         if body.len() > MAX_BODY_BYTES {
-            return Err(ToolError::TooLarge);
+            return Err(ToolError::TooLarge(MAX_BODY_BYTES));
         }
         let store = self.authenticate(headers).await?;
         let (thread, request) = validate(parse(body)?)?;
@@ -320,7 +333,7 @@ impl EscalateTool {
         })
     }
 
-    async fn authenticate(&self, headers: &HeaderMap) -> Result<StoreConfig, ToolError> {
+    pub(crate) async fn authenticate(&self, headers: &HeaderMap) -> Result<StoreConfig, ToolError> {
         let token = header_text(headers, header::AUTHORIZATION.as_str())
             .and_then(bearer_token)
             .ok_or(ToolError::Unauthorized)?;
@@ -529,44 +542,11 @@ fn validate_create(request: CreateTicketRequest) -> Result<NewTicketCall, ToolEr
             return bad(format!("field `{field}` is longer than {max} characters"));
         }
     }
-    let valid_email = match email.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.is_empty()
-                && !domain.contains('@')
-                && !email.chars().any(char::is_whitespace)
-        }
-        None => false,
-    };
-    if !valid_email {
+    if !valid_email(email) {
         return bad("field `requester.email` is not an email address".into());
     }
-    if request.tags.len() > MAX_TAGS {
-        return bad(format!("field `tags` holds more than {MAX_TAGS} tags"));
-    }
     let mut tags = vec![CREATED_TAG.to_owned()];
-    for tag in &request.tags {
-        let valid = !tag.is_empty()
-            && tag.len() <= 80
-            && tag
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_:./-".contains(&b));
-        if !valid {
-            return bad(format!(
-                "field `tags`: {:?} is not a tag (1-80 letters, digits or _ : . / -)",
-                echo(tag)
-            ));
-        }
-        let tag = tag.to_ascii_lowercase();
-        if tag.starts_with("deskmate_") {
-            return bad(format!(
-                "field `tags`: {tag:?} is reserved (tags starting with `deskmate_` are Deskmate's)"
-            ));
-        }
-        if !tags.contains(&tag) {
-            tags.push(tag);
-        }
-    }
+    tags.extend(validate_tags(&request.tags)?);
     let origin = match &source {
         Thread::Ticket(id) => {
             tags.push(format!("deskmate_from_ticket_{id}"));
@@ -595,6 +575,52 @@ fn validate_create(request: CreateTicketRequest) -> Result<NewTicketCall, ToolEr
     })
 }
 
+/// Whether `email` looks like an address (Zendesk checks the rest).
+pub(crate) fn valid_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !email.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// The caller's extra tags (field `tags`), lower-cased and de-duplicated; Deskmate's own
+/// `deskmate_` tags are reserved.
+pub(crate) fn validate_tags(requested: &[String]) -> Result<Vec<String>, ToolError> {
+    let bad = |message: String| Err(ToolError::BadRequest(message));
+    if requested.len() > MAX_TAGS {
+        return bad(format!("field `tags` holds more than {MAX_TAGS} tags"));
+    }
+    let mut tags: Vec<String> = Vec::new();
+    for tag in requested {
+        let valid = !tag.is_empty()
+            && tag.len() <= 80
+            && tag
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_:./-".contains(&b));
+        if !valid {
+            return bad(format!(
+                "field `tags`: {:?} is not a tag (1-80 letters, digits or _ : . / -)",
+                echo(tag)
+            ));
+        }
+        let tag = tag.to_ascii_lowercase();
+        if tag.starts_with("deskmate_") {
+            return bad(format!(
+                "field `tags`: {tag:?} is reserved (tags starting with `deskmate_` are Deskmate's)"
+            ));
+        }
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    Ok(tags)
+}
+
 impl EscalateTool {
     pub async fn create_ticket(
         &self,
@@ -602,7 +628,7 @@ impl EscalateTool {
         body: &[u8],
     ) -> Result<CreateTicketResponse, ToolError> {
         if body.len() > MAX_BODY_BYTES {
-            return Err(ToolError::TooLarge);
+            return Err(ToolError::TooLarge(MAX_BODY_BYTES));
         }
         let store = self.authenticate(headers).await?;
         let mut call = validate_create(parse(body)?)?;
@@ -708,6 +734,20 @@ fn embedded(schema: schemars::Schema) -> Value {
     value
 }
 
+/// Drops the `"default": null` schemars gives optional fields (OpenAPI 3.0 has no null).
+fn without_null_defaults(schema: &mut Value) {
+    match schema {
+        Value::Object(object) => {
+            if object.get("default") == Some(&Value::Null) {
+                object.remove("default");
+            }
+            object.values_mut().for_each(without_null_defaults);
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_null_defaults),
+        _ => {}
+    }
+}
+
 /// The escalate request's JSON Schema: its own fields, exactly one target.
 fn request_schema(generator: &mut schemars::SchemaGenerator) -> Value {
     one_thread_schema::<EscalateRequest>(generator, &[])
@@ -780,13 +820,43 @@ pub fn openapi_document() -> Value {
     schemas.insert("ErrorResponse".into(), error);
     schemas.insert("CreateTicketRequest".into(), create_request);
     schemas.insert("CreateTicketResponse".into(), create_response);
+    for (name, schema) in [
+        (
+            "OpenSessionRequest",
+            generator.root_schema_for::<bridge::OpenSessionRequest>(),
+        ),
+        (
+            "SessionResponse",
+            generator.root_schema_for::<bridge::SessionResponse>(),
+        ),
+        (
+            "SendMessageRequest",
+            generator.root_schema_for::<bridge::SendMessageRequest>(),
+        ),
+        (
+            "SendMessageResponse",
+            generator.root_schema_for::<bridge::SendMessageResponse>(),
+        ),
+        (
+            "EventsResponse",
+            generator.root_schema_for::<bridge::EventsResponse>(),
+        ),
+    ] {
+        let mut schema = embedded(schema);
+        without_null_defaults(&mut schema);
+        schemas.insert(name.into(), schema);
+    }
+    // Types the bridge schemas refer to (e.g. SessionStatus).
+    schemas.extend(generator.take_definitions(true));
     let error_response = |description: &str| json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}});
+    let session_answer = |description: &str| json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SessionResponse"}}}});
+    let session_parameter = json!({"name": "id", "in": "path", "required": true, "style": "simple", "description": "Your session id.", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"}});
     json!({
         "openapi": "3.0.3",
         "info": {
             "title": "Deskmate tools",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Tools that AI agents call to act in Zendesk through Deskmate.",
+            "description": "Tools that AI agents call to act in Zendesk through Deskmate, and the bridge that hands a chat outside Zendesk to a Zendesk agent.",
         },
         "servers": [{"url": "/"}],
         "paths": {
@@ -840,6 +910,96 @@ pub fn openapi_document() -> Value {
                         "503": error_response("Deskmate's storage is unavailable; retry later."),
                     },
                 }
+            },
+            "/bridge/sessions": {
+                "post": {
+                    "operationId": "openBridgeSession",
+                    "summary": "Hand a chat's customer to a Zendesk agent, with a summary and the transcript",
+                    "description": bridge::OPEN_DESCRIPTION,
+                    "security": [{"toolToken": []}],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OpenSessionRequest"}}}},
+                    "responses": {
+                        "201": session_answer("Opened now: the conversation is with the Agent Workspace."),
+                        "200": session_answer("Opened before with this request; nothing was changed."),
+                        "400": error_response("The body is not valid (the message names the field), or the store has no bridge set up."),
+                        "401": error_response("Missing or invalid tool token."),
+                        "409": error_response("The session id was used for a different session, or another request is opening it; retry."),
+                        "413": error_response("The body is larger than 1 MiB."),
+                        "502": error_response("Zendesk kept failing; repeat the request to resume where it stopped."),
+                        "503": error_response("Deskmate's storage is unavailable; retry later."),
+                    },
+                }
+            },
+            "/bridge/sessions/{id}": {
+                "parameters": [session_parameter.clone()],
+                "get": {
+                    "operationId": "getBridgeSession",
+                    "summary": "A session's state",
+                    "security": [{"toolToken": []}],
+                    "responses": {
+                        "200": session_answer("The session."),
+                        "401": error_response("Missing or invalid tool token."),
+                        "404": error_response("The token's store has no such session."),
+                    },
+                },
+                "delete": {
+                    "operationId": "endBridgeSession",
+                    "summary": "The customer left: end the session (the agent is told)",
+                    "security": [{"toolToken": []}],
+                    "responses": {
+                        "200": session_answer("Ended (now or before)."),
+                        "401": error_response("Missing or invalid tool token."),
+                        "404": error_response("The token's store has no such session."),
+                        "502": error_response("Zendesk kept failing; retry."),
+                    },
+                }
+            },
+            "/bridge/sessions/{id}/messages": {
+                "parameters": [session_parameter.clone()],
+                "post": {
+                    "operationId": "sendBridgeMessage",
+                    "summary": "The customer's next message for the agent (text, a file, or both)",
+                    "security": [{"toolToken": []}],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SendMessageRequest"}}}},
+                    "responses": {
+                        "200": {"description": "Sent now, or before with this message id.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SendMessageResponse"}}}},
+                        "400": error_response("The body is not valid; the message names the field."),
+                        "401": error_response("Missing or invalid tool token."),
+                        "404": error_response("The token's store has no such session."),
+                        "409": error_response("The session has ended, or is not open yet."),
+                        "502": error_response("Zendesk kept failing; retry with the same message id."),
+                    },
+                }
+            },
+            "/bridge/sessions/{id}/events": {
+                "parameters": [
+                    session_parameter,
+                    {"name": "after", "in": "query", "style": "form", "description": "The last `seq` you handled (0 for all).", "schema": {"type": "integer", "minimum": 0}},
+                    {"name": "limit", "in": "query", "style": "form", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                ],
+                "get": {
+                    "operationId": "pollBridgeEvents",
+                    "summary": "The session's events, as the bridge webhook receives them (the polling fallback)",
+                    "security": [{"toolToken": []}],
+                    "responses": {
+                        "200": {"description": "Events after `after`, oldest first.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventsResponse"}}}},
+                        "400": error_response("`after` or `limit` is not a whole number."),
+                        "401": error_response("Missing or invalid tool token."),
+                        "404": error_response("The token's store has no such session."),
+                    },
+                }
+            },
+            "/bridge/attachments/{token}": {
+                "get": {
+                    "operationId": "getBridgeAttachment",
+                    "summary": "An agent's file, by the signed link an `agent.message` event carries",
+                    "parameters": [{"name": "token", "in": "path", "required": true, "style": "simple", "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "The file.", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+                        "403": error_response("Not a valid link, or it has expired (poll the events for a fresh one)."),
+                        "502": error_response("Zendesk kept failing; retry."),
+                    },
+                }
             }
         },
         "components": {
@@ -850,25 +1010,109 @@ pub fn openapi_document() -> Value {
 }
 
 /// The function's routes, as the template declares them and the local server serves them.
-pub const ROUTES: [(&str, &str); 5] = [
+pub const ROUTES: [(&str, &str); 11] = [
     ("POST", "/tools/escalate"),
     ("GET", "/tools/escalate/schema"),
     ("GET", "/tools/openapi.json"),
     ("POST", "/tools/create-ticket"),
     ("GET", "/tools/create-ticket/schema"),
+    ("POST", "/bridge/sessions"),
+    ("GET", "/bridge/sessions/{id}"),
+    ("DELETE", "/bridge/sessions/{id}"),
+    ("POST", "/bridge/sessions/{id}/messages"),
+    ("GET", "/bridge/sessions/{id}/events"),
+    ("GET", "/bridge/attachments/{token}"),
 ];
 
 /// The function's one HTTP router: served by `lambda_http` in Lambda, merged into the local
 /// server by `deskmate dev` and the tests.
 pub fn router(tool: Arc<EscalateTool>) -> axum::Router {
+    use axum::routing::{get, post};
     axum::Router::new()
-        .route(ROUTES[0].1, axum::routing::post(receive))
-        .route(ROUTES[1].1, axum::routing::get(receive))
-        .route(ROUTES[2].1, axum::routing::get(receive))
-        .route(ROUTES[3].1, axum::routing::post(receive))
-        .route(ROUTES[4].1, axum::routing::get(receive))
+        .route(ROUTES[0].1, post(receive))
+        .route(ROUTES[1].1, get(receive))
+        .route(ROUTES[2].1, get(receive))
+        .route(ROUTES[3].1, post(receive))
+        .route(ROUTES[4].1, get(receive))
+        .route(ROUTES[5].1, post(open_session))
+        .route(ROUTES[6].1, get(session_state).delete(end_session))
+        .route(ROUTES[8].1, post(send_message))
+        .route(ROUTES[9].1, get(session_events))
+        .route(ROUTES[10].1, get(attachment))
         .with_state(tool)
         .layer(axum::extract::DefaultBodyLimit::max(GATEWAY_BODY_LIMIT))
+}
+
+type Tool = State<Arc<EscalateTool>>;
+
+async fn open_session(State(tool): Tool, headers: HeaderMap, body: Bytes) -> Response<String> {
+    render(tool.open_session(&headers, &body).await)
+}
+
+async fn session_state(
+    State(tool): Tool,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response<String> {
+    render(
+        tool.session_state(&headers, &id)
+            .await
+            .map(|r| (StatusCode::OK, r)),
+    )
+}
+
+async fn end_session(
+    State(tool): Tool,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response<String> {
+    render(
+        tool.end_session(&headers, &id)
+            .await
+            .map(|r| (StatusCode::OK, r)),
+    )
+}
+
+async fn send_message(
+    State(tool): Tool,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<String> {
+    render(
+        tool.send_message(&headers, &id, &body)
+            .await
+            .map(|r| (StatusCode::OK, r)),
+    )
+}
+
+async fn session_events(
+    State(tool): Tool,
+    Path(id): Path<String>,
+    Query(query): Query<std::collections::BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response<String> {
+    render(
+        tool.session_events(&headers, &id, &query)
+            .await
+            .map(|r| (StatusCode::OK, r)),
+    )
+}
+
+/// An agent's file, streamed from Zendesk to whoever holds a valid signed link.
+async fn attachment(State(tool): Tool, Path(token): Path<String>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tool.bridge.attachment(&token).await {
+        Ok((media_type, bytes)) => (
+            [
+                (header::CONTENT_TYPE, media_type),
+                (header::CACHE_CONTROL, "private, no-store".to_owned()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(err) => render::<Value>(Err(ToolError::from(err))).into_response(),
+    }
 }
 
 async fn receive(

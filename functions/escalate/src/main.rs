@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use deskmate_shared::aws::AwsAdapters;
+use deskmate_shared::bridge::Bridge;
 use deskmate_shared::config::{EnvReader, WorkerConfig};
 use deskmate_shared::handoff::Escalations;
 use deskmate_shared::zendesk::ZendeskConnector;
@@ -19,6 +20,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     let tool = Arc::new(EscalateTool {
         stores: aws.state.clone(),
         creations: aws.state.clone(),
+        bridge: Bridge::new(
+            aws.state.clone(),
+            zendesk.clone(),
+            config.public_url.clone(),
+        ),
         escalations: Escalations::new(aws.state, zendesk, aws.queue)
             .with_timing(config.handoff_timing()),
     });

@@ -39,9 +39,8 @@ impl KnowledgeSync {
             };
             match result {
                 Ok(report) => {
-                    tracing::info!(store_id = %store.id, articles = report.articles, passages = report.passages, "knowledge synced");
-                    synced
-                        .push(json!({"store_id": store.id.as_str(), "articles": report.articles}));
+                    tracing::info!(store_id = %store.id, help_center = report.help_center.as_deref().unwrap_or("none"), articles = report.articles, passages = report.passages, "knowledge synced");
+                    synced.push(json!({"store_id": store.id.as_str(), "help_center": report.help_center, "articles": report.articles}));
                 }
                 Err(err) => {
                     tracing::error!(store_id = %store.id, error = %err, "knowledge sync failed");

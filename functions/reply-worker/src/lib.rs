@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use deskmate_shared::agent::AgentBackends;
+use deskmate_shared::bridge::Bridge;
 use deskmate_shared::config::WorkerConfig;
 use deskmate_shared::domain::Job;
 use deskmate_shared::email_path::TicketReplier;
@@ -17,7 +18,8 @@ use deskmate_shared::reply_once::{ReplierSettings, attempt_owner};
 use deskmate_shared::secrets::SecretStore;
 use deskmate_shared::sqs_batch::{FailurePolicy, decode_job, process_batch};
 use deskmate_shared::state::{
-    BotStates, ConversationsAccounts, KnowledgeIndexes, ReplyClaims, StoreDirectory, WidgetRoutes,
+    BotStates, BridgeSessions, ConversationsAccounts, KnowledgeIndexes, ReplyClaims,
+    StoreDirectory, WidgetRoutes,
 };
 use deskmate_shared::widget_path::ConversationReplier;
 use deskmate_shared::zendesk::ZendeskConnector;
@@ -27,6 +29,7 @@ pub struct ReplyWorker {
     pub tickets: TicketReplier,
     pub conversations: ConversationReplier,
     pub escalations: Escalations,
+    pub bridge: Bridge,
     pub failures: FailurePolicy,
 }
 
@@ -46,6 +49,7 @@ impl ReplyWorker {
             + BotStates
             + ReplyClaims
             + KnowledgeIndexes
+            + BridgeSessions
             + 'static,
     {
         let zendesk = Arc::new(ZendeskConnector::from_config(secrets.clone(), config));
@@ -53,7 +57,7 @@ impl ReplyWorker {
         // One HTTP client (and connection pool) for Zendesk and the agent backends.
         // Knowledge agents answer from the store's synced Help Center index when it has one.
         let agents = Arc::new(
-            AgentBackends::new(zendesk.http().clone(), secrets, policy)
+            AgentBackends::new(zendesk.http().clone(), secrets.clone(), policy)
                 .with_knowledge_indexes(state.clone()),
         );
         let settings = ReplierSettings {
@@ -62,6 +66,7 @@ impl ReplyWorker {
         };
         let escalations = Escalations::new(state.clone(), zendesk.clone(), queue)
             .with_timing(config.handoff_timing());
+        let bridge = Bridge::new(state.clone(), zendesk.clone(), config.public_url.clone());
         Self {
             tickets: TicketReplier {
                 stores: state.clone(),
@@ -83,6 +88,7 @@ impl ReplyWorker {
                 settings,
             },
             escalations,
+            bridge,
             failures,
         }
     }
@@ -122,6 +128,11 @@ impl ReplyWorker {
                     .pass_on(account, conversation_id, reason)
                     .await
             }
+            Job::Bridge {
+                account,
+                conversation_id,
+                event,
+            } => self.bridge.relay(account, conversation_id, event).await,
             Job::Batch { jobs } => self.process_batched(jobs).await,
         }
     }

@@ -362,6 +362,7 @@ mod tests {
                 avatar_url: None,
                 welcome_message: String::new(),
                 mode: Default::default(),
+                bridge: None,
             })
             .await
             .unwrap();

@@ -620,7 +620,9 @@ pub async fn switchboard_register(stack: &Stack, account: &str) -> Result<Value,
     {
         Some(member) => member["id"].as_str().unwrap_or_default().to_owned(),
         None => {
-            let body = json!({"name": "deskmate", "integrationId": settings.integration_id, "deliverStandbyEvents": false});
+            // Standby events: a bridge session's conversation is held by the Agent Workspace,
+            // and Deskmate relays what the agent writes there.
+            let body = json!({"name": "deskmate", "integrationId": settings.integration_id, "deliverStandbyEvents": true});
             let created = client
                 .create_switchboard_integration(&switchboard_id, &body)
                 .await
@@ -629,12 +631,12 @@ pub async fn switchboard_register(stack: &Stack, account: &str) -> Result<Value,
         }
     };
     for (member, next) in [(&deskmate, &workspace), (&workspace, &deskmate)] {
+        let mut change = json!({"nextSwitchboardIntegrationId": next});
+        if member == &deskmate {
+            change["deliverStandbyEvents"] = json!(true);
+        }
         client
-            .update_switchboard_integration(
-                &switchboard_id,
-                member,
-                &json!({"nextSwitchboardIntegrationId": next}),
-            )
+            .update_switchboard_integration(&switchboard_id, member, &change)
             .await
             .map_err(failed)?;
     }
@@ -769,6 +771,8 @@ pub async fn knowledge_sync(stack: &Stack, store_id: &str, locale: &str) -> Resu
             .map_err(|err| format!("store {}: {err}", store.id))?;
     Ok(json!({
         "store_id": store.id.as_str(),
+        // `null`: the store's brand has no Help Center, so only the markdown was indexed.
+        "help_center": report.help_center,
         "articles": report.articles,
         "markdown_sections": report.markdown_sections,
         "passages": report.passages,
@@ -920,6 +924,9 @@ pub async fn store_disconnect(
         .await
         .map_err(|err| err.to_string())?;
     let mut secrets = vec![store.zendesk_token_secret.clone()];
+    if let Some(bridge) = &store.bridge {
+        secrets.push(bridge.signing_secret.clone());
+    }
     if let Some(name) = agent_secret_name(&store.agent) {
         let shared = stores
             .iter()

@@ -73,6 +73,7 @@ where
         + ReplyClaims
         + deskmate_shared::state::TicketCreations
         + deskmate_shared::state::KnowledgeIndexes
+        + deskmate_shared::state::BridgeSessions
         + 'static,
     V: SecretStore + SecretVault + 'static,
 {
@@ -204,6 +205,7 @@ pub fn local_configs(zendesk_base_url: Option<String>) -> (IngressConfig, Worker
             dead_letter_queue_url: None,
             retries: RetrySchedule::default(),
             handoff_recheck: Duration::ZERO,
+            public_url: None,
         },
     )
 }

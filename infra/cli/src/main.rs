@@ -337,6 +337,10 @@ enum StoreCommand {
         /// The bot's name in the Web Widget.
         #[arg(long, value_name = "NAME")]
         display_name: Option<String>,
+        /// Your chat's receiver for bridge events (agent messages, session ends). The first
+        /// time, a whsec_ signing secret is made and shown once.
+        #[arg(long, value_name = "URL")]
+        bridge_webhook_url: Option<String>,
     },
     /// Connect a store: test the Zendesk connection, save it, print what to paste into Zendesk.
     /// The bot's API token is read from DESKMATE_ZENDESK_API_TOKEN or standard input.
@@ -459,10 +463,12 @@ async fn run(command: Command) -> Result<(), String> {
             knowledge,
             display_name,
             mode,
+            bridge_webhook_url,
         }) => {
             let stack = resolve(&args).await?.0;
             let changes = UpdateArgs {
                 mode,
+                bridge_webhook_url,
                 store,
                 zendesk_token,
                 agent,

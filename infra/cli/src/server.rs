@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use conversations_webhook::ConversationsWebhook;
+use deskmate_shared::bridge::Bridge;
 use deskmate_shared::config::IngressConfig;
 use deskmate_shared::handoff::{Escalations, HandoffTiming};
 use deskmate_shared::queue::JobQueue;
 use deskmate_shared::state::{
-    BotStates, ConversationsAccounts, DeliveryLog, StoreDirectory, TicketCreations, WidgetRoutes,
+    BotStates, BridgeSessions, ConversationsAccounts, DeliveryLog, StoreDirectory, TicketCreations,
+    WidgetRoutes,
 };
 use deskmate_shared::zendesk::ZendeskConnector;
 use escalate::EscalateTool;
@@ -39,6 +41,7 @@ impl Functions {
             + WidgetRoutes
             + BotStates
             + TicketCreations
+            + BridgeSessions
             + 'static,
     {
         Self {
@@ -51,6 +54,7 @@ impl Functions {
             escalate_tool: Arc::new(EscalateTool {
                 stores: state.clone(),
                 creations: state.clone(),
+                bridge: Bridge::new(state.clone(), zendesk.clone(), None),
                 escalations: Escalations::new(state, zendesk, queue).with_timing(handoff_timing),
             }),
         }

@@ -87,6 +87,7 @@ pub async fn connect_store(
         avatar_url: None,
         welcome_message: StoreConfig::DEFAULT_WELCOME_MESSAGE.to_owned(),
         mode: Default::default(),
+        bridge: None,
     };
     stores.save_store(&config).await?;
     Ok(ConnectedStore {

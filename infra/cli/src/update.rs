@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use deskmate_shared::domain::{AgentSettings, StoreConfig, StoreMode};
+use deskmate_shared::domain::{AgentSettings, BridgeSettings, StoreConfig, StoreMode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
@@ -81,6 +81,8 @@ pub struct UpdateArgs {
     pub display_name: Option<String>,
     /// `auto` (the bot replies) or `draft` (the bot leaves internal draft notes for humans).
     pub mode: Option<StoreMode>,
+    /// Where bridge sessions' events go; the first time, a signing secret is made for it.
+    pub bridge_webhook_url: Option<String>,
 }
 
 pub const OPENAI_KEY_VARIABLE: &str = "DESKMATE_OPENAI_API_KEY";
@@ -271,9 +273,10 @@ pub async fn store_update(stack: &Stack, args: UpdateArgs) -> Result<Value, Stri
         && args.escalation_group_id.is_none()
         && args.knowledge.is_none()
         && args.display_name.is_none()
-        && args.mode.is_none();
+        && args.mode.is_none()
+        && args.bridge_webhook_url.is_none();
     if nothing {
-        return Err("nothing to change: give at least one of --zendesk-token, --agent, --openai-base-url, --openai-model, --webhook-url, --instructions, --welcome-message, --handoff-message, --escalation-group-id, --knowledge, --display-name, --mode".into());
+        return Err("nothing to change: give at least one of --zendesk-token, --agent, --openai-base-url, --openai-model, --webhook-url, --instructions, --welcome-message, --handoff-message, --escalation-group-id, --knowledge, --display-name, --mode, --bridge-webhook-url".into());
     }
     let ports = stack.ports().await;
     let before = crate::admin::load_store(&ports, stack, &args.store).await?;
@@ -340,6 +343,28 @@ pub async fn store_update(stack: &Stack, args: UpdateArgs) -> Result<Value, Stri
     {
         store.mode = mode;
         changed.push("mode");
+    }
+    let mut bridge_secret_shown = None;
+    if let Some(url) = &args.bridge_webhook_url {
+        let webhook_url = http_url("--bridge-webhook-url", url)?;
+        let signing_secret = match &store.bridge {
+            Some(bridge) => bridge.signing_secret.clone(),
+            None => {
+                let name = format!("deskmate/{id}/bridge-signing-secret");
+                let value = deskmate_shared::auth::generate_whsec();
+                bridge_secret_shown = Some(value.expose_secret().to_owned());
+                secrets.push(NewSecret {
+                    name: name.clone(),
+                    value,
+                });
+                name
+            }
+        };
+        store.bridge = Some(BridgeSettings {
+            webhook_url,
+            signing_secret,
+        });
+        changed.push("bridge_webhook_url");
     }
     let old_agent_secret = agent_secret_name(&before.agent).map(str::to_owned);
     if AgentKind::of(&agent) != AgentKind::of(&before.agent) {
@@ -410,6 +435,8 @@ pub async fn store_update(stack: &Stack, args: UpdateArgs) -> Result<Value, Stri
         "secrets_written": written,
         "secrets_deleted": secrets_deleted,
         "notes": notes,
+        // Shown once: the bridge webhook's receiver verifies deliveries with it.
+        "bridge_signing_secret": bridge_secret_shown,
     }))
 }
 

@@ -103,6 +103,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     }
     router
         .route("/api/v2/users/{id}", get(user))
+        .route("/api/v2/brands/{id}", get(brand))
         .route("/api/v2/tickets/{id}", get(ticket).put(update_ticket))
         .route("/api/v2/webhooks/{id}", put(update_webhook))
         .route("/api/v2/webhooks/{id}/signing_secret", get(signing_secret))
@@ -138,6 +139,12 @@ async fn user(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> ApiR
     let world = shared.world();
     let user = world.users.get(&id_path(&id)?).ok_or_else(not_found)?;
     ok(json!({"user": World::user_json(user, &world.base_url)}))
+}
+
+async fn brand(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> ApiResult {
+    let world = shared.world();
+    let brand = world.brand_json(id_path(&id)?).ok_or_else(not_found)?;
+    ok(json!({ "brand": brand }))
 }
 
 async fn ticket(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> ApiResult {

@@ -34,9 +34,11 @@
 //! | `POST /_sandbox/conversations_integrations` | `{name, target, triggers: [..]}` | `{integration_id, shared_secret}` |
 //! | `POST /_sandbox/switchboard/default_responder` | `{integration_id, name}` | `{}` |
 //! | `POST /_sandbox/conversations` | `{widget, name}`: a visitor opens the widget | `{id}` |
-//! | `GET /_sandbox/conversations/{id}` | | `{id, messages, in_control, ticket_id, typing_indicators}` |
+//! | `GET /_sandbox/conversations/{id}` | | `{id, user_id, widget, messages, in_control, ticket_id, typing_indicators, metadata}` |
 //! | `POST /_sandbox/conversations/{id}/messages` | `{text}`: the visitor says | `{id}` |
 //! | `POST /_sandbox/conversations/{id}/agent_messages` | `{name, text}`: a human answers in the Agent Workspace | `{id}` |
+//! | `POST /_sandbox/conversations/{id}/agent_files` | `{name, file_name, media_type, content_base64, text?}`: a human sends a file from the Agent Workspace (a private attachment) | `{id}` |
+//! | `POST /_sandbox/conversations/{id}/automation_messages` | `{text}`: a Zendesk bot or flow says | `{id}` |
 //!
 //! Faults, calls and deliveries:
 //!
@@ -66,6 +68,7 @@ use serde_json::{Value, json};
 
 use crate::Shared;
 use crate::faults::FaultRule;
+use crate::messaging::Attachment;
 use crate::triggers::Outgoing;
 use crate::world::{Role, World};
 
@@ -89,6 +92,8 @@ const ROUTES: &[&str] = &[
     "GET /_sandbox/conversations/{id}",
     "POST /_sandbox/conversations/{id}/messages",
     "POST /_sandbox/conversations/{id}/agent_messages",
+    "POST /_sandbox/conversations/{id}/agent_files",
+    "POST /_sandbox/conversations/{id}/automation_messages",
     "GET|POST|DELETE /_sandbox/faults",
     "GET /_sandbox/calls",
     "GET /_sandbox/deliveries",
@@ -129,6 +134,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/_sandbox/conversations/{id}/agent_messages",
             post(workspace_agent_says),
+        )
+        .route(
+            "/_sandbox/conversations/{id}/agent_files",
+            post(workspace_agent_sends_file),
+        )
+        .route(
+            "/_sandbox/conversations/{id}/automation_messages",
+            post(automation_says),
         )
         .route(
             "/_sandbox/faults",
@@ -580,6 +593,60 @@ async fn workspace_agent_says(
     let check = |world: &World| need_conversation(world, &id);
     let message = act(&shared, check, |world| {
         match world.workspace_agent_says(&id, &said.name, &said.text) {
+            Ok((message, outgoing)) => (Ok(message), outgoing),
+            Err(error) => (
+                Err(ControlError(StatusCode::UNPROCESSABLE_ENTITY, error)),
+                Vec::new(),
+            ),
+        }
+    })??;
+    answer(json!({"id": message}))
+}
+
+#[derive(Deserialize)]
+struct AgentFile {
+    name: String,
+    file_name: String,
+    media_type: String,
+    content_base64: String,
+    text: Option<String>,
+}
+
+async fn workspace_agent_sends_file(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    Body(file): Body<AgentFile>,
+) -> Answer {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(file.content_base64.trim())
+        .map_err(|e| ControlError(StatusCode::BAD_REQUEST, format!("content_base64: {e}")))?;
+    let attachment = Attachment {
+        file_name: file.file_name,
+        media_type: file.media_type,
+        bytes,
+    };
+    let check = |world: &World| need_conversation(world, &id);
+    let message = act(&shared, check, |world| {
+        match world.workspace_agent_sends_file(&id, &file.name, attachment, file.text.as_deref()) {
+            Ok((message, outgoing)) => (Ok(message), outgoing),
+            Err(error) => (
+                Err(ControlError(StatusCode::UNPROCESSABLE_ENTITY, error)),
+                Vec::new(),
+            ),
+        }
+    })??;
+    answer(json!({"id": message}))
+}
+
+async fn automation_says(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    Body(said): Body<Said>,
+) -> Answer {
+    let check = |world: &World| need_conversation(world, &id);
+    let message = act(&shared, check, |world| {
+        match world.automation_says(&id, &said.text) {
             Ok((message, outgoing)) => (Ok(message), outgoing),
             Err(error) => (
                 Err(ControlError(StatusCode::UNPROCESSABLE_ENTITY, error)),

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use crate::Shared;
-use crate::messaging::Messaging;
+use crate::messaging::{ApiError, Messaging};
 use crate::triggers;
 
 type Answer = Result<(StatusCode, axum::Json<Value>), Refusal>;
@@ -34,6 +34,17 @@ fn error(status: StatusCode, code: &str, title: &str) -> Refusal {
 
 fn ok(value: Value) -> Answer {
     Ok((StatusCode::OK, axum::Json(value)))
+}
+
+fn created(value: Value) -> Answer {
+    Ok((StatusCode::CREATED, axum::Json(value)))
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+        error(status, e.code, &e.title)
+    }
 }
 
 async fn authenticate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
@@ -64,6 +75,12 @@ async fn authenticate(State(shared): State<Arc<Shared>>, request: Request, next:
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
+        .route("/sc/v2/apps/{app}/users", post(create_user))
+        .route("/sc/v2/apps/{app}/users/{user}", get(get_user))
+        .route(
+            "/sc/v2/apps/{app}/conversations",
+            get(list_conversations).post(create_conversation),
+        )
         .route("/sc/v2/apps/{app}/conversations/{id}", get(conversation))
         .route(
             "/sc/v2/apps/{app}/conversations/{id}/messages",
@@ -99,6 +116,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/sc/v2/apps/{app}/switchboards/{id}/switchboardIntegrations/{member}",
             axum::routing::patch(update_switchboard_integration),
         )
+        .route("/sc/attachments/{token}/{name}", get(attachment))
         .layer(middleware::from_fn_with_state(shared.clone(), authenticate))
         .with_state(shared)
 }
@@ -126,6 +144,158 @@ fn known(
     }
 }
 
+async fn create_user(
+    State(shared): State<Arc<Shared>>,
+    Path(app): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Answer {
+    let mut world = shared.world();
+    known(world.messaging.as_ref(), &app, None)?;
+    let user = world.create_messaging_user(&body)?;
+    created(json!({"user": user}))
+}
+
+async fn get_user(
+    State(shared): State<Arc<Shared>>,
+    Path((app, user)): Path<(String, String)>,
+) -> Answer {
+    let world = shared.world();
+    known(world.messaging.as_ref(), &app, None)?;
+    let messaging = world.messaging.as_ref().expect("known");
+    let user = messaging
+        .find_user(&user)
+        .and_then(|id| messaging.user_json(&id, true))
+        .ok_or_else(|| error(StatusCode::NOT_FOUND, "user_not_found", "User not found"))?;
+    ok(json!({"user": user}))
+}
+
+async fn create_conversation(
+    State(shared): State<Arc<Shared>>,
+    Path(app): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Answer {
+    let (conversation, outgoing) = {
+        let mut world = shared.world();
+        known(world.messaging.as_ref(), &app, None)?;
+        world.create_api_conversation(&body)?
+    };
+    triggers::dispatch(&shared, outgoing);
+    created(json!({"conversation": conversation}))
+}
+
+fn invalid_page() -> Refusal {
+    error(
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "Invalid page query parameters",
+    )
+}
+
+/// List Conversations of one user (`filter[userId]` or `filter[userExternalId]`), oldest
+/// first, in cursor pages: `page[size]` (25 by default, at most 100) after `page[after]` or
+/// before `page[before]` (conversation ids).
+async fn list_conversations(
+    State(shared): State<Arc<Shared>>,
+    Path(app): Path<String>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Answer {
+    let world = shared.world();
+    known(world.messaging.as_ref(), &app, None)?;
+    let messaging = world.messaging.as_ref().expect("known");
+    let (filter, reference) = match (
+        query.get("filter[userId]"),
+        query.get("filter[userExternalId]"),
+    ) {
+        (Some(id), None) => ("userId", id),
+        (None, Some(external)) => ("userExternalId", external),
+        _ => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "One of filter[userId] or filter[userExternalId] is required, but not both",
+            ));
+        }
+    };
+    let user = match filter {
+        "userId" => messaging
+            .users
+            .contains_key(reference)
+            .then(|| reference.clone()),
+        _ => messaging.external_ids.get(reference).cloned(),
+    }
+    .ok_or_else(|| error(StatusCode::NOT_FOUND, "user_not_found", "User not found"))?;
+    let size: usize = match query.get("page[size]") {
+        None => 25,
+        Some(size) => size
+            .parse()
+            .ok()
+            .filter(|size| (1..=100).contains(size))
+            .ok_or_else(invalid_page)?,
+    };
+    let all = world.conversations_of_user(&user);
+    let position = |cursor: &String| {
+        all.iter()
+            .position(|id| id == cursor)
+            .ok_or_else(invalid_page)
+    };
+    let (start, end) = match (query.get("page[after]"), query.get("page[before]")) {
+        (Some(_), Some(_)) => return Err(invalid_page()),
+        (Some(after), None) => {
+            let start = position(after)? + 1;
+            (start, (start + size).min(all.len()))
+        }
+        (None, Some(before)) => {
+            let end = position(before)?;
+            (end.saturating_sub(size), end)
+        }
+        (None, None) => (0, size.min(all.len())),
+    };
+    let page = &all[start..end];
+    let backwards = query.contains_key("page[before]");
+    let more_after = end < all.len();
+    let more_before = start > 0;
+    let mut meta = json!({"hasMore": if backwards { more_before } else { more_after }});
+    let mut links = json!({});
+    let base = format!(
+        "{}/sc/v2/apps/{app}/conversations?filter[{filter}]={}&page[size]={size}",
+        world.base_url,
+        crate::messaging::encode_segment(reference)
+    );
+    if let (true, Some(last)) = (more_after, page.last()) {
+        meta["afterCursor"] = json!(last);
+        links["next"] = json!(format!("{base}&page[after]={last}"));
+    }
+    if let (true, Some(first)) = (more_before, page.first()) {
+        meta["beforeCursor"] = json!(first);
+        links["prev"] = json!(format!("{base}&page[before]={first}"));
+    }
+    let conversations: Vec<Value> = page
+        .iter()
+        .map(|id| messaging.conversation_api_json(id))
+        .collect();
+    ok(json!({"conversations": conversations, "meta": meta, "links": links}))
+}
+
+/// A private attachment (a file sent from the Agent Workspace): its bytes, with the app's key.
+async fn attachment(
+    State(shared): State<Arc<Shared>>,
+    Path((token, name)): Path<(String, String)>,
+) -> Result<Response, Refusal> {
+    let world = shared.world();
+    let file = world
+        .messaging
+        .as_ref()
+        .and_then(|m| m.attachments.get(&token))
+        .filter(|file| file.file_name == name)
+        .ok_or_else(|| error(StatusCode::NOT_FOUND, "not_found", "Resource not found"))?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, file.media_type.clone())],
+        file.bytes.clone(),
+    )
+        .into_response())
+}
+
 async fn conversation(
     State(shared): State<Arc<Shared>>,
     Path((app, id)): Path<(String, String)>,
@@ -133,9 +303,7 @@ async fn conversation(
     let world = shared.world();
     known(world.messaging.as_ref(), &app, Some(&id))?;
     let messaging = world.messaging.as_ref().expect("known");
-    let mut conversation = messaging.conversation_json(&id);
-    conversation["isDefault"] = json!(false);
-    ok(json!({"conversation": conversation}))
+    ok(json!({"conversation": messaging.conversation_api_json(&id)}))
 }
 
 async fn messages(
@@ -163,15 +331,11 @@ async fn post_message(
     let (message, outgoing) = {
         let mut world = shared.world();
         known(world.messaging.as_ref(), &app, Some(&id))?;
-        world
-            .business_message(&id, &body)
-            .map_err(|title| error(StatusCode::BAD_REQUEST, "bad_request", &title))?
+        world.api_message(&id, &body)?
     };
     triggers::dispatch(&shared, outgoing);
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({"messages": [message]})),
-    ))
+    // One message a request, in the list the API answers.
+    created(json!({"messages": [message]}))
 }
 
 async fn activity(

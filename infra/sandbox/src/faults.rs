@@ -60,6 +60,16 @@ pub enum Call {
     PassControl,
     /// `POST .../conversations/{id}/releaseControl`
     ReleaseControl,
+    /// `POST /sc/v2/apps/{app}/users`
+    CreateUser,
+    /// `GET /sc/v2/apps/{app}/users/{userIdOrExternalId}`
+    GetUser,
+    /// `POST /sc/v2/apps/{app}/conversations`
+    CreateConversation,
+    /// `GET /sc/v2/apps/{app}/conversations` (with `filter[userId]` or `filter[userExternalId]`)
+    ListConversations,
+    /// `GET /sc/attachments/{token}/{file_name}`: a private attachment's bytes
+    DownloadAttachment,
     /// Any other `/sc/...` request (integrations, switchboards, unknown paths).
     OtherConversations,
 }
@@ -88,8 +98,16 @@ impl Call {
             return None;
         }
         let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+        // ["", "sc", "attachments", token, file_name]
+        if let (&Method::GET, ["", "sc", "attachments", _, _]) = (method, segments.as_slice()) {
+            return Some(Call::DownloadAttachment);
+        }
         // ["", "sc", version, "apps", app, "conversations", id, action?]
         let call = match (method, segments.get(5..).unwrap_or_default()) {
+            (&Method::POST, ["users"]) => Call::CreateUser,
+            (&Method::GET, ["users", _]) => Call::GetUser,
+            (&Method::POST, ["conversations"]) => Call::CreateConversation,
+            (&Method::GET, ["conversations"]) => Call::ListConversations,
             (&Method::GET, ["conversations", _]) => Call::GetConversation,
             (&Method::GET, ["conversations", _, "messages"]) => Call::ListMessages,
             (&Method::POST, ["conversations", _, "messages"]) => Call::PostMessage,
@@ -115,6 +133,11 @@ impl Call {
                 | Call::PostActivity
                 | Call::PassControl
                 | Call::ReleaseControl
+                | Call::CreateUser
+                | Call::GetUser
+                | Call::CreateConversation
+                | Call::ListConversations
+                | Call::DownloadAttachment
                 | Call::OtherConversations
         )
     }
@@ -422,5 +445,36 @@ mod tests {
             Call::classify(&Method::GET, "/api/v2/tickets/count.json"),
             Some(Call::OtherSupport)
         );
+        let app = "/sc/v2/apps/5f0c0a0b0c0d0e0f10111213";
+        for (method, path, call) in [
+            (Method::POST, format!("{app}/users"), Call::CreateUser),
+            (Method::GET, format!("{app}/users/crm-42"), Call::GetUser),
+            (
+                Method::POST,
+                format!("{app}/conversations"),
+                Call::CreateConversation,
+            ),
+            (
+                Method::GET,
+                format!("{app}/conversations"),
+                Call::ListConversations,
+            ),
+            (
+                Method::GET,
+                "/sc/attachments/abc/a.pdf".to_owned(),
+                Call::DownloadAttachment,
+            ),
+            (
+                Method::GET,
+                "/sc/attachments/abc".to_owned(),
+                Call::OtherConversations,
+            ),
+        ] {
+            assert_eq!(
+                Call::classify(&method, &path),
+                Some(call),
+                "{method} {path}"
+            );
+        }
     }
 }

@@ -142,8 +142,26 @@ impl Sandbox {
         self.shared.world().add_api_token()
     }
 
+    /// A brand with a Help Center; its subdomain is made from its name (`Acme Outlet` →
+    /// `acme-outlet`, numbered when taken). The first brand added is the default one.
     pub fn add_brand(&self, name: &str) -> u64 {
         self.shared.world().add_brand(name)
+    }
+
+    /// The brand's subdomain: its Help Center is served to requests with `Host:
+    /// {subdomain}.zendesk.com` (the sandbox's own address serves the default brand's).
+    pub fn brand_subdomain(&self, brand: u64) -> Option<String> {
+        self.shared
+            .world()
+            .brands
+            .get(&brand)
+            .map(|b| b.subdomain.clone())
+    }
+
+    /// Gives the brand a Help Center, or takes it away (its articles then answer 404);
+    /// false when there is no such brand.
+    pub fn set_help_center(&self, brand: u64, on: bool) -> bool {
+        self.shared.world().set_help_center(brand, on)
     }
 
     /// A Help Center article of `brand` (`None`: the default brand, the first one added) in
@@ -234,7 +252,8 @@ impl Sandbox {
             .act(|world| ((), world.assign(actor, ticket, assignee)));
     }
 
-    /// An agent solves a ticket (for a messaging ticket, control returns to the bot).
+    /// An agent solves a ticket (for a messaging ticket, the Agent Workspace releases control;
+    /// the customer's next message wakes the default responder).
     pub fn solve(&self, agent: u64, ticket: u64) {
         self.shared.act(|world| ((), world.solve(agent, ticket)));
     }
@@ -501,5 +520,76 @@ impl Sandbox {
     pub fn typing_indicators(&self, conversation: &str) -> usize {
         self.conversation(conversation)
             .map_or(0, |c| c.typing_indicators)
+    }
+}
+
+/// Messaging users and conversations made with the Conversations API, files and automated
+/// messages in conversations, and the switchboard's standby events.
+impl Sandbox {
+    /// A human sends a file from the Agent Workspace (an `image` message when `media_type` is
+    /// `image/…`, else a `file` message), with an optional caption. Its `mediaUrl` is a private
+    /// attachment the sandbox serves at `{base_url}/sc/attachments/{random}/{file_name}` to
+    /// requests with the app's key (basic auth, as the API). Returns the message id.
+    pub fn workspace_agent_sends_file(
+        &self,
+        conversation: &str,
+        name: &str,
+        file_name: &str,
+        media_type: &str,
+        bytes: Vec<u8>,
+        text: Option<&str>,
+    ) -> String {
+        let file = messaging::Attachment {
+            file_name: file_name.to_owned(),
+            media_type: media_type.to_owned(),
+            bytes,
+        };
+        self.shared.act(|world| {
+            world
+                .workspace_agent_sends_file(conversation, name, file, text)
+                .expect("the conversation exists and the file has a name")
+        })
+    }
+
+    /// A Zendesk bot or flow says `text` (a business message of subtype `bot` from
+    /// `zd:answerBot`). Returns the message id.
+    pub fn automation_says(&self, conversation: &str, text: &str) -> String {
+        self.shared.act(|world| {
+            world
+                .automation_says(conversation, text)
+                .expect("the conversation exists")
+        })
+    }
+
+    /// Whether the switchboard integration named `switchboard_integration_name` receives a
+    /// conversation's events while another one is in control (`deliverStandbyEvents`).
+    pub fn set_standby_events(&self, switchboard_integration_name: &str, on: bool) {
+        let found = self
+            .shared
+            .world()
+            .set_standby_events(switchboard_integration_name, on);
+        assert!(
+            found,
+            "no switchboard integration named {switchboard_integration_name}"
+        );
+    }
+
+    /// The metadata a conversation was created with, if any.
+    pub fn conversation_metadata(
+        &self,
+        conversation: &str,
+    ) -> Option<serde_json::Map<String, serde_json::Value>> {
+        self.conversation(conversation)?.metadata
+    }
+
+    /// The messaging user with this `externalId` (made with Create User): its id and the id
+    /// of the Support end user linked to it.
+    pub fn messaging_user(&self, external_id: &str) -> Option<(String, u64)> {
+        self.shared.world().messaging_user(external_id)
+    }
+
+    /// The ids of a messaging user's conversations, oldest first.
+    pub fn conversations_of_user(&self, user_id: &str) -> Vec<String> {
+        self.shared.world().conversations_of_user(user_id)
     }
 }

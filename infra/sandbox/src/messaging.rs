@@ -1,6 +1,13 @@
 //! Messaging (the Web Widget): the Conversations app with its integrations (one web widget per
 //! brand, custom integrations with webhooks, the Agent Workspace), the switchboard that decides
 //! who is in control of a conversation, and the Agent Workspace's messaging tickets.
+//!
+//! Besides widget visitors, the Conversations API makes users (`externalId`) and personal
+//! conversations for them, and posts their text, image and file messages. Humans in the Agent
+//! Workspace write as `business` authors of subtype `agent` (`source.type: zd:agentWorkspace`),
+//! Zendesk's bots as subtype `bot` (`zd:answerBot`); files they send are private attachments
+//! the sandbox serves with the app's key. While the Agent Workspace has a messaging ticket open,
+//! the customer's messages are added to it as public comments; solving it releases control.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +21,8 @@ use crate::triggers::Outgoing;
 use crate::world::{Delivery, Role, World, html_to_text, random_hex};
 
 pub const AGENT_WORKSPACE_TYPE: &str = "zd:agentWorkspace";
+/// The source of Zendesk's automated messages (bots, flows).
+pub const ANSWER_BOT_TYPE: &str = "zd:answerBot";
 
 pub(crate) struct Integration {
     pub id: String,
@@ -50,16 +59,24 @@ pub struct MessagingKeys {
     pub key_secret: String,
 }
 
-/// A widget conversation as the sandbox sees it: its messages, who is in control (a
-/// switchboard integration's name) and the Agent Workspace's ticket for it, if any.
+/// A conversation as the sandbox sees it: its messages, who is in control (a switchboard
+/// integration's name), the Agent Workspace's ticket for it, if any, and what it was created
+/// with (the channel a customer writes from, or the metadata of one the API created).
 #[derive(Clone, Debug, Serialize)]
 pub struct ConversationView {
     pub id: String,
+    /// The messaging user whose conversation it is.
+    pub user_id: String,
+    /// The channel integration (a Web Widget, WhatsApp, …) the customer writes from; `None`
+    /// for a conversation created with the API.
+    pub widget: Option<String>,
     pub messages: Vec<ConversationMessage>,
     pub in_control: Option<String>,
     pub ticket_id: Option<u64>,
     /// How many `typing:start` activities were posted.
     pub typing_indicators: usize,
+    /// The conversation's metadata, when it was given any.
+    pub metadata: Option<Map<String, Value>>,
 }
 
 /// A message as stored; `markdown_text` is what the sender wrote (the API never returns it).
@@ -78,16 +95,52 @@ pub struct ConversationMessage {
     pub source_type: String,
     pub integration_id: Option<String>,
     pub metadata: Option<Map<String, Value>>,
+    /// The content's kind: `text`, `image` or `file`.
+    pub content_type: String,
+    /// Where an image or file is (absent for text).
+    pub media_url: Option<String>,
+    /// The media's type, e.g. `image/png` (absent for text).
+    pub media_type: Option<String>,
+    /// The media's size in bytes, when the sandbox holds the file itself.
+    pub media_size: Option<u64>,
+    /// An image's or file's description (by default its file name).
+    pub alt_text: Option<String>,
 }
 
 pub(crate) struct ConversationState {
     pub user_id: String,
-    /// The brand widget the customer writes from.
-    pub widget: String,
+    /// The channel integration the customer writes from (a brand's widget, WhatsApp, …);
+    /// `None` for a conversation created with the Conversations API.
+    pub widget: Option<String>,
     pub active: Option<String>,
     pub messages: Vec<ConversationMessage>,
     pub typing: usize,
     pub ticket: Option<u64>,
+    /// Flat metadata given when the conversation was created.
+    pub metadata: Option<Map<String, Value>>,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    /// Whether it is its user's first personal conversation.
+    pub is_default: bool,
+    pub created_at: String,
+    /// Creation order across the app (conversation ids are random).
+    pub serial: u64,
+}
+
+/// A messaging user's record, as Create User keeps it (widget visitors have one too).
+pub(crate) struct MessagingUser {
+    pub external_id: Option<String>,
+    /// `givenName`, `surname`, `email`, … as given.
+    pub profile: Map<String, Value>,
+    pub metadata: Map<String, Value>,
+    pub signed_up_at: String,
+}
+
+/// A file a human sent from the Agent Workspace, served (with the app's key) at its media URL.
+pub(crate) struct Attachment {
+    pub file_name: String,
+    pub media_type: String,
+    pub bytes: Vec<u8>,
 }
 
 pub(crate) struct Messaging {
@@ -101,8 +154,257 @@ pub(crate) struct Messaging {
     pub conversations: BTreeMap<String, ConversationState>,
     /// Messaging user id → (display name, Support user id).
     pub users: BTreeMap<String, (String, u64)>,
+    /// Messaging user id → the user's record.
+    pub user_records: BTreeMap<String, MessagingUser>,
+    /// `externalId` → messaging user id.
+    pub external_ids: BTreeMap<String, String>,
+    /// Private attachments by the random part of their URL.
+    pub attachments: BTreeMap<String, Attachment>,
+    /// The next conversation's creation serial.
+    pub next_serial: u64,
     /// Events held back to be sent in one payload.
     pub held: Option<Vec<Value>>,
+}
+
+/// A Conversations API refusal: its HTTP status, error code and title.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub title: String,
+}
+
+impl ApiError {
+    pub fn bad_request(title: impl Into<String>) -> Self {
+        Self {
+            status: 400,
+            code: "bad_request",
+            title: title.into(),
+        }
+    }
+
+    pub fn not_found(code: &'static str, title: impl Into<String>) -> Self {
+        Self {
+            status: 404,
+            code,
+            title: title.into(),
+        }
+    }
+
+    fn user_not_found() -> Self {
+        Self::not_found("user_not_found", "User not found")
+    }
+}
+
+/// A message's content as the API takes it: text, or an image or a file with its media.
+pub(crate) struct Content {
+    pub kind: String,
+    pub text: String,
+    pub html: Option<String>,
+    pub markdown: Option<String>,
+    pub media_url: Option<String>,
+    pub media_type: Option<String>,
+    pub media_size: Option<u64>,
+    pub alt_text: Option<String>,
+}
+
+impl Content {
+    pub fn text(text: &str) -> Self {
+        Self {
+            kind: "text".into(),
+            text: text.to_owned(),
+            html: None,
+            markdown: None,
+            media_url: None,
+            media_type: None,
+            media_size: None,
+            alt_text: None,
+        }
+    }
+}
+
+/// The longest text, `htmlText` or `markdownText` a message may have.
+const MAX_TEXT_CHARS: usize = 4096;
+/// The longest `altText` of an image or file.
+const MAX_ALT_TEXT_CHARS: usize = 128;
+/// Metadata (conversations, users) is at most 4 KB of JSON.
+const MAX_METADATA_BYTES: usize = 4096;
+
+/// Reads `content` of a Post Message body: `text` (with `htmlText` or `markdownText`), or
+/// `image` / `file` with an absolute http(s) `mediaUrl`, an optional `altText` (the file name
+/// when absent, as Zendesk saves it) and `text`.
+pub(crate) fn parse_content(content: &Value) -> Result<Content, String> {
+    match content["type"].as_str() {
+        Some("text") => parse_text(content),
+        Some(kind @ ("image" | "file")) => parse_media(kind, content),
+        Some(other) => Err(format!(
+            "content.type {other} is not supported by this sandbox (text, image, file)"
+        )),
+        None => Err("content.type is required".into()),
+    }
+}
+
+fn parse_text(content: &Value) -> Result<Content, String> {
+    let fields: Vec<&str> = ["text", "htmlText", "markdownText"]
+        .into_iter()
+        .filter(|f| content[*f].is_string())
+        .collect();
+    if fields.is_empty() || (fields.contains(&"htmlText") && fields.contains(&"markdownText")) {
+        return Err("content needs text, or htmlText or markdownText (not both)".into());
+    }
+    for field in &fields {
+        if content[*field].as_str().unwrap_or_default().chars().count() > MAX_TEXT_CHARS {
+            return Err(format!(
+                "content.{field} is longer than {MAX_TEXT_CHARS} characters"
+            ));
+        }
+    }
+    let markdown = content["markdownText"].as_str().map(str::to_owned);
+    let html = match &markdown {
+        Some(markdown) => Some(markdown_to_html(markdown)),
+        None => content["htmlText"].as_str().map(str::to_owned),
+    };
+    if html
+        .as_ref()
+        .is_some_and(|h| h.chars().count() > MAX_TEXT_CHARS)
+    {
+        return Err(format!(
+            "the HTML that content.markdownText converts to is longer than {MAX_TEXT_CHARS} characters"
+        ));
+    }
+    let text = match (&html, content["text"].as_str()) {
+        (_, Some(text)) => text.to_owned(),
+        (Some(html), None) => html_to_text(html),
+        (None, None) => String::new(),
+    };
+    Ok(Content {
+        html,
+        markdown,
+        ..Content::text(&text)
+    })
+}
+
+fn parse_media(kind: &str, content: &Value) -> Result<Content, String> {
+    let media_url = match &content["mediaUrl"] {
+        Value::Null => return Err(format!("content.mediaUrl is required for {kind} messages")),
+        Value::String(url) => url,
+        _ => return Err("content.mediaUrl must be a string".into()),
+    };
+    let parsed = reqwest::Url::parse(media_url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .ok_or_else(|| "content.mediaUrl must be an absolute http(s) URL".to_owned())?;
+    let alt_text = match &content["altText"] {
+        Value::Null => file_name_of(&parsed),
+        Value::String(alt) if alt.chars().count() <= MAX_ALT_TEXT_CHARS => Some(alt.clone()),
+        Value::String(_) => {
+            return Err(format!(
+                "content.altText is longer than {MAX_ALT_TEXT_CHARS} characters"
+            ));
+        }
+        _ => return Err("content.altText must be a string".into()),
+    };
+    let text = match &content["text"] {
+        Value::Null => String::new(),
+        Value::String(text) if text.chars().count() <= MAX_TEXT_CHARS => text.clone(),
+        Value::String(_) => {
+            return Err(format!(
+                "content.text is longer than {MAX_TEXT_CHARS} characters"
+            ));
+        }
+        _ => return Err("content.text must be a string".into()),
+    };
+    Ok(Content {
+        kind: kind.to_owned(),
+        media_type: Some(guess_media_type(parsed.path()).to_owned()),
+        media_url: Some(media_url.clone()),
+        alt_text,
+        ..Content::text(&text)
+    })
+}
+
+/// The last segment of a URL's path, when there is one.
+fn file_name_of(url: &reqwest::Url) -> Option<String> {
+    url.path_segments()
+        .and_then(|mut segments| segments.next_back())
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+}
+
+/// The media type a file's extension suggests, as Zendesk stores for media it fetches.
+pub(crate) fn guess_media_type(path: &str) -> &'static str {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, extension)| extension.to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("pdf") => "application/pdf",
+        Some("txt") => "text/plain",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Checks metadata as the API does: a flat object of strings, numbers and booleans, at most
+/// 4 KB; `null` is none.
+pub(crate) fn check_metadata(
+    value: &Value,
+    field: &str,
+) -> Result<Option<Map<String, Value>>, String> {
+    let map = match value {
+        Value::Null => return Ok(None),
+        Value::Object(map) => map,
+        _ => return Err(format!("{field} must be an object")),
+    };
+    if let Some((key, _)) = map
+        .iter()
+        .find(|(_, v)| !matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)))
+    {
+        return Err(format!(
+            "{field}.{key} must be a string, a number or a boolean"
+        ));
+    }
+    if value.to_string().len() > MAX_METADATA_BYTES {
+        return Err(format!("{field} is larger than 4 KB"));
+    }
+    Ok(Some(map.clone()))
+}
+
+/// `bytes` of a URL path segment, percent-encoded.
+pub(crate) fn encode_segment(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// What a message says in a ticket comment: its text, and `[file] name url` for media.
+pub(crate) fn plain_text(message: &ConversationMessage) -> String {
+    let Some(url) = &message.media_url else {
+        return message.text.clone();
+    };
+    let name = message
+        .alt_text
+        .clone()
+        .or_else(|| {
+            reqwest::Url::parse(url)
+                .ok()
+                .as_ref()
+                .and_then(file_name_of)
+        })
+        .unwrap_or_else(|| message.content_type.clone());
+    let line = format!("[file] {name} {url}");
+    match message.text.is_empty() {
+        true => line,
+        false => format!("{}\n{line}", message.text),
+    }
 }
 
 /// Conversations timestamps carry milliseconds.
@@ -131,9 +433,17 @@ impl Messaging {
         json!({"id": s.id, "name": s.name, "integrationId": s.integration_id, "integrationType": s.integration_type})
     }
 
+    /// The conversation as webhooks carry it (`conversationTruncated`): with its metadata when
+    /// it has any, and who is in control when anyone is.
     pub fn conversation_json(&self, id: &str) -> Value {
         let mut conversation = json!({"id": id, "type": "personal"});
-        if let Some(active) = self.conversations.get(id).and_then(|c| c.active.as_deref())
+        let state = self.conversations.get(id);
+        if let Some(metadata) = state.and_then(|c| c.metadata.as_ref())
+            && !metadata.is_empty()
+        {
+            conversation["metadata"] = Value::Object(metadata.clone());
+        }
+        if let Some(active) = state.and_then(|c| c.active.as_deref())
             && let Some(s) = self.switchboard_integration(active)
         {
             conversation["activeSwitchboardIntegration"] = Self::switchboard_integration_json(s);
@@ -141,11 +451,77 @@ impl Messaging {
         conversation
     }
 
+    /// The conversation as the API answers it (`conversation`): the webhook shape with
+    /// `isDefault`, its names and its times.
+    pub fn conversation_api_json(&self, id: &str) -> Value {
+        let mut conversation = self.conversation_json(id);
+        let Some(state) = self.conversations.get(id) else {
+            return conversation;
+        };
+        conversation["isDefault"] = json!(state.is_default);
+        if let Some(name) = &state.display_name {
+            conversation["displayName"] = json!(name);
+        }
+        if let Some(description) = &state.description {
+            conversation["description"] = json!(description);
+        }
+        let last = state
+            .messages
+            .last()
+            .map_or(&state.created_at, |m| &m.received);
+        conversation["lastUpdatedAt"] = json!(last);
+        conversation["createdAt"] = json!(state.created_at);
+        conversation
+    }
+
+    /// The messaging user whose id or `externalId` this is.
+    pub fn find_user(&self, id_or_external_id: &str) -> Option<String> {
+        if self.users.contains_key(id_or_external_id) {
+            return Some(id_or_external_id.to_owned());
+        }
+        self.external_ids.get(id_or_external_id).cloned()
+    }
+
+    /// The user as the API answers it (`user`); `zendeskId` once the Support user is linked
+    /// (Create User answers before Zendesk links it, so it leaves it out).
+    pub fn user_json(&self, id: &str, with_zendesk_id: bool) -> Option<Value> {
+        let (_, support_user) = self.users.get(id)?;
+        let record = self.user_records.get(id);
+        let mut user = json!({
+            "id": id,
+            "signedUpAt": record.map(|r| r.signed_up_at.clone()),
+            "toBeRetained": false,
+            "profile": record.map(|r| r.profile.clone()).unwrap_or_default(),
+            "metadata": record.map(|r| r.metadata.clone()).unwrap_or_default(),
+            "identities": [],
+        });
+        if let Some(external_id) = record.and_then(|r| r.external_id.as_ref()) {
+            user["externalId"] = json!(external_id);
+        }
+        if with_zendesk_id {
+            user["zendeskId"] = json!(support_user.to_string());
+        }
+        Some(user)
+    }
+
+    /// The user as webhooks and message authors carry it.
+    fn webhook_user_json(&self, id: &str) -> Value {
+        let mut user = json!({"id": id, "authenticated": false});
+        if let Some(external_id) = self
+            .user_records
+            .get(id)
+            .and_then(|r| r.external_id.as_ref())
+        {
+            user["externalId"] = json!(external_id);
+        }
+        user
+    }
+
     pub fn message_json(&self, message: &ConversationMessage) -> Value {
         let mut author = json!({"type": message.author_type});
         if let Some(user) = &message.user_id {
             author["userId"] = json!(user);
-            author["user"] = json!({"id": user, "authenticated": false});
+            author["user"] = self.webhook_user_json(user);
         }
         if let Some(name) = &message.display_name {
             author["displayName"] = json!(name);
@@ -156,9 +532,29 @@ impl Messaging {
         if !message.subtypes.is_empty() {
             author["subtypes"] = json!(message.subtypes);
         }
-        let mut content = json!({"type": "text", "text": message.text});
-        if let Some(html) = &message.html_text {
-            content["htmlText"] = json!(html);
+        let mut content = json!({"type": message.content_type});
+        match &message.media_url {
+            None => {
+                content["text"] = json!(message.text);
+                if let Some(html) = &message.html_text {
+                    content["htmlText"] = json!(html);
+                }
+            }
+            Some(url) => {
+                content["mediaUrl"] = json!(url);
+                if let Some(media_type) = &message.media_type {
+                    content["mediaType"] = json!(media_type);
+                }
+                if let Some(size) = message.media_size {
+                    content["mediaSize"] = json!(size);
+                }
+                if let Some(alt) = &message.alt_text {
+                    content["altText"] = json!(alt);
+                }
+                if !message.text.is_empty() {
+                    content["text"] = json!(message.text);
+                }
+            }
         }
         let mut source = json!({"type": message.source_type});
         if let Some(integration) = &message.integration_id {
@@ -169,6 +565,19 @@ impl Messaging {
             json["metadata"] = Value::Object(metadata.clone());
         }
         json
+    }
+
+    /// The switchboard integration that takes a conversation nobody controls: its channel's
+    /// default responder, else the app's.
+    fn default_responder_for(&self, conversation: &str) -> Option<String> {
+        let widget = self
+            .conversations
+            .get(conversation)
+            .and_then(|c| c.widget.as_deref());
+        widget
+            .and_then(|w| self.integrations.iter().find(|i| i.id == w))
+            .and_then(|i| i.default_responder.clone())
+            .or_else(|| self.default_integration.clone())
     }
 
     /// Whether an integration receives this conversation's events now: when it holds control,
@@ -217,6 +626,10 @@ impl World {
                 switchboard_integrations: vec![agent_workspace],
                 conversations: BTreeMap::new(),
                 users: BTreeMap::new(),
+                user_records: BTreeMap::new(),
+                external_ids: BTreeMap::new(),
+                attachments: BTreeMap::new(),
+                next_serial: 0,
                 held: None,
             }
         })
@@ -290,27 +703,60 @@ impl World {
             .collect()
     }
 
+    /// Stores a message and sends `conversation:message`. A customer writing to a conversation
+    /// nobody controls wakes the default responder, and while the Agent Workspace has a ticket
+    /// open for the conversation, the customer's messages land on it as public comments.
     pub(crate) fn add_message(
         &mut self,
         conversation: &str,
         message: ConversationMessage,
     ) -> Vec<Outgoing> {
         let messaging = self.messaging();
-        let default = messaging.default_integration.clone();
+        let default = messaging.default_responder_for(conversation);
         let Some(state) = messaging.conversations.get_mut(conversation) else {
             return Vec::new();
         };
-        // A customer writing to a conversation nobody controls wakes the default responder.
         if message.author_type == "user" && state.active.is_none() {
             state.active = default;
         }
         state.messages.push(message.clone());
+        let ticket = state.ticket;
         let payload = json!({
             "conversation": messaging.conversation_json(conversation),
             "message": messaging.message_json(&message),
             "recentNotifications": [],
         });
-        self.emit(conversation, "conversation:message", payload)
+        let mut outgoing = self.emit(conversation, "conversation:message", payload);
+        if message.author_type == "user"
+            && let Some(ticket) = ticket
+            && let Some(requester) = self.tickets.get(&ticket).map(|t| t.view.requester_id)
+        {
+            outgoing.extend(self.comment(requester, ticket, &plain_text(&message), true));
+        }
+        outgoing
+    }
+
+    fn new_message(author_type: &str, source_type: &str, content: Content) -> ConversationMessage {
+        ConversationMessage {
+            id: object_id(),
+            received: now_millis(),
+            author_type: author_type.to_owned(),
+            user_id: None,
+            display_name: None,
+            avatar_url: None,
+            subtypes: Vec::new(),
+            text: content.text,
+            html_text: content.html,
+            markdown_text: content.markdown,
+            source_type: source_type.to_owned(),
+            integration_id: None,
+            metadata: None,
+            content_type: content.kind,
+            media_url: content.media_url,
+            media_type: content.media_type,
+            media_size: content.media_size,
+            alt_text: content.alt_text,
+        }
     }
 
     pub(crate) fn user_message(
@@ -323,25 +769,15 @@ impl World {
         let user = state.user_id.clone();
         let name = messaging.users.get(&user).map(|(name, _)| name.clone());
         let widget = state.widget.clone();
-        let kind = messaging
-            .integrations
-            .iter()
-            .find(|i| i.id == widget)
+        let kind = widget
+            .as_deref()
+            .and_then(|w| messaging.integrations.iter().find(|i| i.id == w))
             .map_or("web".to_owned(), |i| i.kind.clone());
         let message = ConversationMessage {
-            id: object_id(),
-            received: now_millis(),
-            author_type: "user".into(),
             user_id: Some(user),
             display_name: name,
-            avatar_url: None,
-            subtypes: Vec::new(),
-            text: text.to_owned(),
-            html_text: None,
-            markdown_text: None,
-            source_type: kind,
-            integration_id: Some(widget),
-            metadata: None,
+            integration_id: widget,
+            ..Self::new_message("user", &kind, Content::text(text))
         };
         let id = message.id.clone();
         (id, self.add_message(conversation, message))
@@ -406,6 +842,17 @@ impl World {
         conversation: &str,
         metadata: Option<Map<String, Value>>,
     ) -> Result<Vec<Outgoing>, &'static str> {
+        self.release_control_because(conversation, metadata, None)
+    }
+
+    /// Nobody is in control afterwards; `switchboard:releaseControl` says why, when it is
+    /// Zendesk's doing (`ticketClosed`).
+    pub(crate) fn release_control_because(
+        &mut self,
+        conversation: &str,
+        metadata: Option<Map<String, Value>>,
+        reason: Option<&str>,
+    ) -> Result<Vec<Outgoing>, &'static str> {
         let messaging = self.messaging();
         let state = messaging
             .conversations
@@ -415,6 +862,9 @@ impl World {
         let mut payload = json!({"conversation": messaging.conversation_json(conversation)});
         if let Some(metadata) = metadata {
             payload["metadata"] = Value::Object(metadata);
+        }
+        if let Some(reason) = reason {
+            payload["reason"] = json!(reason);
         }
         Ok(self.emit(conversation, "switchboard:releaseControl", payload))
     }
@@ -439,7 +889,7 @@ impl World {
                 format!(
                     "{}: {}",
                     m.display_name.as_deref().unwrap_or(&m.author_type),
-                    m.text
+                    plain_text(m)
                 )
             })
             .collect();
@@ -467,8 +917,9 @@ impl World {
         outgoing
     }
 
-    /// A solved or closed messaging ticket hands the conversation back to whoever is next
-    /// after the Agent Workspace, as Zendesk does (`reason: ticketClosed`).
+    /// A solved or closed messaging ticket: the Agent Workspace, if it holds the conversation,
+    /// releases control as Zendesk does (`switchboard:releaseControl`, `reason: ticketClosed`);
+    /// the customer's next message wakes the default responder.
     pub(crate) fn messaging_ticket_closed(&mut self, ticket: u64) -> Vec<Outgoing> {
         let Some(messaging) = self.messaging.as_ref() else {
             return Vec::new();
@@ -481,11 +932,28 @@ impl World {
         else {
             return Vec::new();
         };
-        if let Some(state) = self.messaging().conversations.get_mut(&conversation) {
-            state.ticket = None;
+        let messaging = self.messaging();
+        let Some(state) = messaging.conversations.get_mut(&conversation) else {
+            return Vec::new();
+        };
+        state.ticket = None;
+        let active = state.active.clone();
+        let agent_workspace_holds = active
+            .as_deref()
+            .and_then(|id| messaging.switchboard_integration(id))
+            .is_some_and(|s| s.integration_type == AGENT_WORKSPACE_TYPE);
+        if !agent_workspace_holds {
+            return Vec::new();
         }
-        self.pass_control(&conversation, "next", None, Some("ticketClosed"))
+        self.release_control_because(&conversation, None, Some("ticketClosed"))
             .unwrap_or_default()
+    }
+
+    /// The next conversation's creation serial.
+    fn next_serial(&mut self) -> u64 {
+        let messaging = self.messaging();
+        messaging.next_serial += 1;
+        messaging.next_serial
     }
 
     pub(crate) fn open_conversation(
@@ -495,11 +963,23 @@ impl World {
     ) -> (String, Vec<Outgoing>) {
         let email = format!("{}@widget.example", object_id());
         let support_user = self.add_user(name, &email, Role::EndUser);
+        let serial = self.next_serial();
         let messaging = self.messaging();
         let user = object_id();
         messaging
             .users
             .insert(user.clone(), (name.to_owned(), support_user));
+        let mut profile = Map::new();
+        profile.insert("givenName".into(), json!(name));
+        messaging.user_records.insert(
+            user.clone(),
+            MessagingUser {
+                external_id: None,
+                profile,
+                metadata: Map::new(),
+                signed_up_at: now_millis(),
+            },
+        );
         let conversation = object_id();
         // The channel's own default responder, else the app's (Zendesk's switchboard rule).
         let channel = messaging.integrations.iter().find(|i| i.id == widget);
@@ -511,11 +991,17 @@ impl World {
             conversation.clone(),
             ConversationState {
                 user_id: user.clone(),
-                widget: widget.to_owned(),
+                widget: Some(widget.to_owned()),
                 active: default,
                 messages: Vec::new(),
                 typing: 0,
                 ticket: None,
+                metadata: None,
+                display_name: None,
+                description: None,
+                is_default: true,
+                created_at: now_millis(),
+                serial,
             },
         );
         let payload = json!({
@@ -528,75 +1014,340 @@ impl World {
         (conversation, outgoing)
     }
 
-    pub(crate) fn business_message(
+    /// Create User: a messaging user with an `externalId` (unique), its profile and metadata,
+    /// linked to a new Support end user as Zendesk links them. Answers the user.
+    pub(crate) fn create_messaging_user(&mut self, body: &Value) -> Result<Value, ApiError> {
+        let external_id = match &body["externalId"] {
+            Value::String(id) if !id.is_empty() && id.chars().count() <= 1024 => id.clone(),
+            Value::String(_) => {
+                return Err(ApiError::bad_request(
+                    "externalId must be 1 to 1024 characters",
+                ));
+            }
+            Value::Null => return Err(ApiError::bad_request("externalId is required")),
+            _ => return Err(ApiError::bad_request("externalId must be a string")),
+        };
+        let profile = match &body["profile"] {
+            Value::Null => Map::new(),
+            Value::Object(profile) => profile.clone(),
+            _ => return Err(ApiError::bad_request("profile must be an object")),
+        };
+        for (field, longest) in [
+            ("givenName", 128),
+            ("surname", 128),
+            ("email", 128),
+            ("locale", 64),
+            ("avatarUrl", 2048),
+        ] {
+            match profile.get(field) {
+                None | Some(Value::Null) => {}
+                Some(Value::String(v)) if !v.is_empty() && v.chars().count() <= longest => {}
+                Some(_) => {
+                    return Err(ApiError::bad_request(format!(
+                        "profile.{field} must be a string of 1 to {longest} characters"
+                    )));
+                }
+            }
+        }
+        let email = profile.get("email").and_then(Value::as_str);
+        if email.is_some_and(|e| !e.contains('@')) {
+            return Err(ApiError::bad_request(
+                "profile.email is not an email address",
+            ));
+        }
+        let metadata = check_metadata(&body["metadata"], "metadata")
+            .map_err(ApiError::bad_request)?
+            .unwrap_or_default();
+        let signed_up_at = match &body["signedUpAt"] {
+            Value::Null => now_millis(),
+            Value::String(at) if OffsetDateTime::parse(at, &Rfc3339).is_ok() => at.clone(),
+            _ => {
+                return Err(ApiError::bad_request("signedUpAt must be an ISO 8601 time"));
+            }
+        };
+        if self.messaging().external_ids.contains_key(&external_id) {
+            return Err(ApiError {
+                status: 409,
+                code: "conflict",
+                title: "User already exists".into(),
+            });
+        }
+        let user = object_id();
+        let names: Vec<&str> = ["givenName", "surname"]
+            .into_iter()
+            .filter_map(|f| profile.get(f).and_then(Value::as_str))
+            .collect();
+        let name = match names.join(" ").trim() {
+            "" => external_id.clone(),
+            name => name.to_owned(),
+        };
+        let email = email.map_or_else(|| format!("{user}@messaging.example"), str::to_owned);
+        let support_user = self.add_user(&name, &email, Role::EndUser);
+        let messaging = self.messaging();
+        messaging.users.insert(user.clone(), (name, support_user));
+        messaging
+            .external_ids
+            .insert(external_id.clone(), user.clone());
+        messaging.user_records.insert(
+            user.clone(),
+            MessagingUser {
+                external_id: Some(external_id),
+                profile,
+                metadata,
+                signed_up_at,
+            },
+        );
+        Ok(messaging.user_json(&user, false).expect("just created"))
+    }
+
+    /// Create Conversation: a `personal` conversation for one existing user, with optional
+    /// names and flat metadata. The app's default responder takes it, and `conversation:create`
+    /// goes out (`creationReason: none`, `source.type: api`). Answers the conversation.
+    pub(crate) fn create_api_conversation(
+        &mut self,
+        body: &Value,
+    ) -> Result<(Value, Vec<Outgoing>), ApiError> {
+        match &body["type"] {
+            Value::String(kind) if kind == "personal" => {}
+            Value::String(kind) if kind == "sdkGroup" => {
+                return Err(ApiError::bad_request(
+                    "this sandbox supports personal conversations only",
+                ));
+            }
+            Value::Null => return Err(ApiError::bad_request("type is required")),
+            _ => return Err(ApiError::bad_request("type must be personal or sdkGroup")),
+        }
+        let participants = match &body["participants"] {
+            Value::Array(participants) => participants,
+            Value::Null => {
+                return Err(ApiError::bad_request(
+                    "participants is required for personal conversations",
+                ));
+            }
+            _ => return Err(ApiError::bad_request("participants must be an array")),
+        };
+        let [participant] = participants.as_slice() else {
+            return Err(ApiError::bad_request(
+                "personal conversations need exactly 1 participant",
+            ));
+        };
+        let (reference, by_external_id) =
+            match (&participant["userId"], &participant["userExternalId"]) {
+                (Value::String(id), Value::Null) => (id.clone(), false),
+                (Value::Null, Value::String(id)) => (id.clone(), true),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "a participant needs userId or userExternalId (not both)",
+                    ));
+                }
+            };
+        let mut names = [None, None];
+        for (slot, field) in names.iter_mut().zip(["displayName", "description"]) {
+            *slot = match &body[field] {
+                Value::Null => None,
+                Value::String(v) if !v.is_empty() && v.chars().count() <= 100 => Some(v.clone()),
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "{field} must be a string of 1 to 100 characters"
+                    )));
+                }
+            };
+        }
+        let [display_name, description] = names;
+        let metadata =
+            check_metadata(&body["metadata"], "metadata").map_err(ApiError::bad_request)?;
+        let messaging = self.messaging();
+        let user = match by_external_id {
+            true => messaging.external_ids.get(&reference).cloned(),
+            false => messaging
+                .users
+                .contains_key(&reference)
+                .then_some(reference),
+        }
+        .ok_or_else(ApiError::user_not_found)?;
+        let is_default = !messaging.conversations.values().any(|c| c.user_id == user);
+        let serial = self.next_serial();
+        let messaging = self.messaging();
+        let conversation = object_id();
+        let default = messaging.default_integration.clone();
+        messaging.conversations.insert(
+            conversation.clone(),
+            ConversationState {
+                user_id: user.clone(),
+                widget: None,
+                active: default,
+                messages: Vec::new(),
+                typing: 0,
+                ticket: None,
+                metadata,
+                display_name,
+                description,
+                is_default,
+                created_at: now_millis(),
+                serial,
+            },
+        );
+        let answer = messaging.conversation_api_json(&conversation);
+        let payload = json!({
+            "conversation": messaging.conversation_json(&conversation),
+            "user": messaging.webhook_user_json(&user),
+            "creationReason": "none",
+            "source": {"type": "api"},
+        });
+        let outgoing = self.emit(&conversation, "conversation:create", payload);
+        Ok((answer, outgoing))
+    }
+
+    /// Post Message: a business message, or a message as the conversation's user (`author.userId`
+    /// or `author.userExternalId`), with text, image or file content. Answers the message.
+    pub(crate) fn api_message(
         &mut self,
         conversation: &str,
         body: &Value,
-    ) -> Result<(Value, Vec<Outgoing>), String> {
+    ) -> Result<(Value, Vec<Outgoing>), ApiError> {
         let author = &body["author"];
-        if author["type"] != "business" && author["type"] != "user" {
-            return Err("author.type must be business or user".into());
-        }
-        let content = &body["content"];
-        if content["type"] != "text" {
-            return Err("only text content is supported by this sandbox".into());
-        }
-        let fields: Vec<&str> = ["text", "htmlText", "markdownText"]
-            .into_iter()
-            .filter(|f| content[*f].is_string())
-            .collect();
-        if fields.is_empty() || (fields.contains(&"htmlText") && fields.contains(&"markdownText")) {
-            return Err("content needs text, or htmlText or markdownText (not both)".into());
-        }
-        for field in &fields {
-            if content[*field].as_str().unwrap_or_default().chars().count() > 4096 {
-                return Err(format!("content.{field} is longer than 4096 characters"));
+        let author_type = match author["type"].as_str() {
+            Some(kind @ ("business" | "user")) => kind,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "author.type must be business or user",
+                ));
             }
-        }
-        let markdown = content["markdownText"].as_str().map(str::to_owned);
-        let html = match &markdown {
-            Some(markdown) => Some(markdown_to_html(markdown)),
-            None => content["htmlText"].as_str().map(str::to_owned),
         };
-        if html.as_ref().is_some_and(|h| h.chars().count() > 4096) {
-            return Err(
-                "the HTML that content.markdownText converts to is longer than 4096 characters"
-                    .into(),
-            );
-        }
-        let text = match (&html, content["text"].as_str()) {
-            (_, Some(text)) => text.to_owned(),
-            (Some(html), None) => html_to_text(html),
-            (None, None) => String::new(),
+        let content = parse_content(&body["content"]).map_err(ApiError::bad_request)?;
+        let messaging = self.messaging();
+        let Some(state) = messaging.conversations.get(conversation) else {
+            return Err(ApiError::not_found(
+                "conversation_not_found",
+                "Conversation not found",
+            ));
         };
-        if !self.messaging().conversations.contains_key(conversation) {
-            return Err("conversation_not_found".into());
-        }
-        let message = ConversationMessage {
-            id: object_id(),
-            received: now_millis(),
-            author_type: author["type"].as_str().unwrap_or_default().to_owned(),
-            user_id: None,
-            display_name: author["displayName"].as_str().map(str::to_owned),
-            avatar_url: author["avatarUrl"].as_str().map(str::to_owned),
-            subtypes: author["subtypes"]
+        let mut message = Self::new_message(author_type, "api:conversations", content);
+        message.metadata = body["metadata"].as_object().cloned();
+        if author_type == "user" {
+            let user = match (&author["userId"], &author["userExternalId"]) {
+                (Value::String(id), Value::Null) => {
+                    messaging.users.contains_key(id).then(|| id.clone())
+                }
+                (Value::Null, Value::String(external)) => {
+                    messaging.external_ids.get(external).cloned()
+                }
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "a user author needs userId or userExternalId (not both)",
+                    ));
+                }
+            }
+            .ok_or_else(ApiError::user_not_found)?;
+            if state.user_id != user {
+                return Err(ApiError::bad_request(
+                    "the user is not a participant of the conversation",
+                ));
+            }
+            message.display_name = messaging.users.get(&user).map(|(name, _)| name.clone());
+            message.user_id = Some(user);
+        } else {
+            message.display_name = author["displayName"].as_str().map(str::to_owned);
+            message.avatar_url = author["avatarUrl"].as_str().map(str::to_owned);
+            message.subtypes = author["subtypes"]
                 .as_array()
                 .map(|s| {
                     s.iter()
                         .filter_map(|v| v.as_str().map(str::to_owned))
                         .collect()
                 })
-                .unwrap_or_default(),
-            text,
-            html_text: html,
-            markdown_text: markdown,
-            source_type: "api:conversations".into(),
-            integration_id: None,
-            metadata: body["metadata"].as_object().cloned(),
-        };
-        let json = self.messaging().message_json(&message);
+                .unwrap_or_default();
+        }
+        let json = messaging.message_json(&message);
         let outgoing = self.add_message(conversation, message);
         Ok((json, outgoing))
+    }
+
+    /// A business message from one of Zendesk's own integrations (`source.type`), with the
+    /// author's subtype as Zendesk reports it (`agent`, `bot`).
+    fn zendesk_message(
+        &mut self,
+        conversation: &str,
+        name: &str,
+        subtype: &str,
+        source_type: &str,
+        content: Content,
+    ) -> Result<(String, Vec<Outgoing>), String> {
+        if !self.messaging().conversations.contains_key(conversation) {
+            return Err("conversation_not_found".into());
+        }
+        let message = ConversationMessage {
+            display_name: Some(name.to_owned()),
+            subtypes: vec![subtype.to_owned()],
+            ..Self::new_message("business", source_type, content)
+        };
+        let id = message.id.clone();
+        Ok((id, self.add_message(conversation, message)))
+    }
+
+    /// A human agent answers in the Agent Workspace: a business message of subtype `agent`
+    /// from `zd:agentWorkspace`. Returns the message id.
+    pub(crate) fn workspace_agent_says(
+        &mut self,
+        conversation: &str,
+        name: &str,
+        text: &str,
+    ) -> Result<(String, Vec<Outgoing>), String> {
+        let content = parse_text(&json!({"type": "text", "text": text}))?;
+        self.zendesk_message(conversation, name, "agent", AGENT_WORKSPACE_TYPE, content)
+    }
+
+    /// A human agent sends a file from the Agent Workspace (an `image` when its media type is
+    /// one): the sandbox keeps it as a private attachment, served with the app's key at
+    /// `{base_url}/sc/attachments/{random}/{file_name}`. Returns the message id.
+    pub(crate) fn workspace_agent_sends_file(
+        &mut self,
+        conversation: &str,
+        name: &str,
+        file: Attachment,
+        text: Option<&str>,
+    ) -> Result<(String, Vec<Outgoing>), String> {
+        if text.is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS) {
+            return Err(format!(
+                "the text is longer than {MAX_TEXT_CHARS} characters"
+            ));
+        }
+        if file.file_name.is_empty() {
+            return Err("the file needs a name".into());
+        }
+        let token = random_hex(16);
+        let media_url = format!(
+            "{}/sc/attachments/{token}/{}",
+            self.base_url,
+            encode_segment(&file.file_name)
+        );
+        let kind = match file.media_type.starts_with("image/") {
+            true => "image",
+            false => "file",
+        };
+        let content = Content {
+            kind: kind.into(),
+            media_url: Some(media_url),
+            media_type: Some(file.media_type.clone()),
+            media_size: Some(file.bytes.len() as u64),
+            alt_text: Some(file.file_name.chars().take(MAX_ALT_TEXT_CHARS).collect()),
+            ..Content::text(text.unwrap_or_default())
+        };
+        let answer =
+            self.zendesk_message(conversation, name, "agent", AGENT_WORKSPACE_TYPE, content)?;
+        self.messaging().attachments.insert(token, file);
+        Ok(answer)
+    }
+
+    /// An automated message (a Zendesk bot or flow): a business message of subtype `bot` from
+    /// `zd:answerBot`, by "Support". Returns the message id.
+    pub(crate) fn automation_says(
+        &mut self,
+        conversation: &str,
+        text: &str,
+    ) -> Result<(String, Vec<Outgoing>), String> {
+        let content = parse_text(&json!({"type": "text", "text": text}))?;
+        self.zendesk_message(conversation, "Support", "bot", ANSWER_BOT_TYPE, content)
     }
 
     /// Turns messaging on (a Conversations app with an API key, the Agent Workspace on the
@@ -697,20 +1448,6 @@ impl World {
         messaging.default_integration = Some(id);
     }
 
-    /// A human agent answers in the Agent Workspace (a business message without Deskmate's
-    /// marks); returns the message id.
-    pub(crate) fn workspace_agent_says(
-        &mut self,
-        conversation: &str,
-        name: &str,
-        text: &str,
-    ) -> Result<(String, Vec<Outgoing>), String> {
-        let body = json!({"author": {"type": "business", "displayName": name}, "content": {"type": "text", "text": text}});
-        let (message, outgoing) = self.business_message(conversation, &body)?;
-        let id = message["id"].as_str().unwrap_or_default().to_owned();
-        Ok((id, outgoing))
-    }
-
     pub(crate) fn conversation_view(&self, id: &str) -> Option<ConversationView> {
         let messaging = self.messaging.as_ref()?;
         let state = messaging.conversations.get(id)?;
@@ -721,10 +1458,52 @@ impl World {
             .map(|s| s.name.clone());
         Some(ConversationView {
             id: id.to_owned(),
+            user_id: state.user_id.clone(),
+            widget: state.widget.clone(),
             messages: state.messages.clone(),
             in_control,
             ticket_id: state.ticket,
             typing_indicators: state.typing,
+            metadata: state.metadata.clone(),
         })
+    }
+
+    /// Whether the switchboard integration named `name` gets events while another one is in
+    /// control; false when there is none of that name.
+    pub(crate) fn set_standby_events(&mut self, name: &str, on: bool) -> bool {
+        match self
+            .messaging()
+            .switchboard_integrations
+            .iter_mut()
+            .find(|s| s.name == name)
+        {
+            Some(member) => {
+                member.deliver_standby_events = on;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The messaging user with this `externalId`: its id and its Support user's id.
+    pub(crate) fn messaging_user(&self, external_id: &str) -> Option<(String, u64)> {
+        let messaging = self.messaging.as_ref()?;
+        let user = messaging.external_ids.get(external_id)?;
+        let (_, support_user) = messaging.users.get(user)?;
+        Some((user.clone(), *support_user))
+    }
+
+    /// The ids of a messaging user's conversations, oldest first.
+    pub(crate) fn conversations_of_user(&self, user: &str) -> Vec<String> {
+        let Some(messaging) = self.messaging.as_ref() else {
+            return Vec::new();
+        };
+        let mut mine: Vec<(&String, &ConversationState)> = messaging
+            .conversations
+            .iter()
+            .filter(|(_, c)| c.user_id == user)
+            .collect();
+        mine.sort_by_key(|(_, c)| c.serial);
+        mine.into_iter().map(|(id, _)| id.clone()).collect()
     }
 }

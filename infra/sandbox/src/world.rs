@@ -96,6 +96,14 @@ pub(crate) struct Trigger {
     pub actions: Value,
 }
 
+/// A brand: its Help Center is served on `{subdomain}.zendesk.com`.
+pub(crate) struct Brand {
+    pub name: String,
+    pub subdomain: String,
+    pub has_help_center: bool,
+    pub created_at: String,
+}
+
 pub(crate) struct Ticket {
     pub view: TicketView,
     pub comments: Vec<CommentView>,
@@ -107,7 +115,8 @@ pub(crate) struct World {
     last_stamp: i64,
     pub users: BTreeMap<u64, UserView>,
     pub api_tokens: Vec<String>,
-    pub brands: BTreeMap<u64, String>,
+    /// The first brand added is the default one.
+    pub brands: BTreeMap<u64, Brand>,
     pub tickets: BTreeMap<u64, Ticket>,
     pub webhooks: BTreeMap<String, Webhook>,
     pub triggers: Vec<Trigger>,
@@ -243,10 +252,81 @@ impl World {
         token
     }
 
+    /// A brand with a Help Center, on a subdomain made from its name (`Acme Outlet` →
+    /// `acme-outlet`, numbered when taken).
     pub fn add_brand(&mut self, name: &str) -> u64 {
         let id = self.next_id();
-        self.brands.insert(id, name.to_owned());
+        let mut base = String::new();
+        for c in name.chars() {
+            if c.is_ascii_alphanumeric() {
+                base.push(c.to_ascii_lowercase());
+            } else if !base.is_empty() && !base.ends_with('-') {
+                base.push('-');
+            }
+        }
+        base.truncate(50);
+        let base = match base.trim_end_matches('-') {
+            "" => "brand".to_owned(),
+            trimmed => trimmed.to_owned(),
+        };
+        let taken = |sub: &str| self.brands.values().any(|b| b.subdomain == sub);
+        let subdomain = (1..)
+            .map(|n| {
+                if n == 1 {
+                    base.clone()
+                } else {
+                    format!("{base}-{n}")
+                }
+            })
+            .find(|sub| !taken(sub))
+            .expect("a free subdomain");
+        // Not `stamp()`: adding a brand must not move the tickets' clock.
+        let created_at = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .expect("valid time")
+            .format(&Rfc3339)
+            .expect("formats");
+        self.brands.insert(
+            id,
+            Brand {
+                name: name.to_owned(),
+                subdomain,
+                has_help_center: true,
+                created_at,
+            },
+        );
         id
+    }
+
+    /// The brand whose subdomain is `subdomain`.
+    pub fn brand_by_subdomain(&self, subdomain: &str) -> Option<u64> {
+        self.brands
+            .iter()
+            .find(|(_, b)| b.subdomain.eq_ignore_ascii_case(subdomain))
+            .map(|(id, _)| *id)
+    }
+
+    /// `GET /api/v2/brands/{id}`'s brand, in Zendesk's shape.
+    pub fn brand_json(&self, id: u64) -> Option<Value> {
+        let brand = self.brands.get(&id)?;
+        Some(json!({
+            "id": id,
+            "url": format!("{}/api/v2/brands/{id}.json", self.base_url),
+            "name": brand.name,
+            "brand_url": format!("https://{}.zendesk.com", brand.subdomain),
+            "subdomain": brand.subdomain,
+            "host_mapping": null,
+            "has_help_center": brand.has_help_center,
+            "help_center_state": if brand.has_help_center { "enabled" } else { "disabled" },
+            "active": true,
+            "default": self.brands.keys().next() == Some(&id),
+            "is_deleted": false,
+            "logo": null,
+            "signature_template": "{{agent.signature}}",
+            "ticket_form_ids": [],
+            "created_at": brand.created_at,
+            "updated_at": brand.created_at,
+        }))
     }
 
     pub fn is_staff(&self, user: u64) -> bool {
@@ -513,6 +593,21 @@ mod tests {
             html_to_text("<p><strong>Hi</strong> &amp; welcome</p><ul><li>one</li></ul>"),
             "Hi & welcome\n\none"
         );
+    }
+
+    #[test]
+    fn brand_subdomains_come_from_names_and_never_repeat() {
+        let mut world = World::new("http://x");
+        let subdomain = |world: &mut World, name: &str| {
+            let id = world.add_brand(name);
+            world.brands[&id].subdomain.clone()
+        };
+        assert_eq!(subdomain(&mut world, "Acme Outlet"), "acme-outlet");
+        assert_eq!(subdomain(&mut world, "  Acme -- Outlet! "), "acme-outlet-2");
+        assert_eq!(subdomain(&mut world, "Shoes & Bags"), "shoes-bags");
+        assert_eq!(subdomain(&mut world, "***"), "brand");
+        let id = world.brand_by_subdomain("ACME-OUTLET-2").unwrap();
+        assert_eq!(world.brands[&id].name, "  Acme -- Outlet! ");
     }
 
     #[test]

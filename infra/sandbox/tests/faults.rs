@@ -379,6 +379,35 @@ async fn every_route_is_classified() {
         ),
         (Method::GET, format!("{app}/no_such_thing")),
     ];
+    let app_level = [
+        (Method::POST, format!("{app}/users"), Call::CreateUser),
+        (Method::GET, format!("{app}/users/crm-42"), Call::GetUser),
+        (
+            Method::GET,
+            format!("{app}/users/crm-42/clients"),
+            Call::OtherConversations,
+        ),
+        (
+            Method::POST,
+            format!("{app}/conversations"),
+            Call::CreateConversation,
+        ),
+        (
+            Method::GET,
+            format!("{app}/conversations?filter[userId]=u"),
+            Call::ListConversations,
+        ),
+        (
+            Method::GET,
+            "/sc/attachments/0123abcd/label.pdf".to_owned(),
+            Call::DownloadAttachment,
+        ),
+        (
+            Method::POST,
+            "/sc/attachments/0123abcd/label.pdf".to_owned(),
+            Call::OtherConversations,
+        ),
+    ];
     let mut expected = Vec::new();
     for (method, path, call) in support {
         account
@@ -408,6 +437,18 @@ async fn every_route_is_classified() {
             .await
             .unwrap();
         expected.push(Call::OtherConversations);
+    }
+    for (method, path, call) in app_level {
+        let url = format!("{}{path}", account.sandbox.base_url());
+        account
+            .http
+            .request(method, url)
+            .basic_auth(&account.keys.key_id, Some(&account.keys.key_secret))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        expected.push(call);
     }
     let control = format!("{}/_sandbox/calls", account.sandbox.base_url());
     let logged: Vec<Call> = account

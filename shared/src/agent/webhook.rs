@@ -2,18 +2,16 @@
 //! way (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>` over
 //! `id.timestamp.body`, keyed by the `whsec_…` secret), and the answer is `{reply, escalate}`.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::Sha256;
 
 use super::{
     Agent, AgentAnswer, AgentError, AgentTurn, Channel, Escalation, Speaker, call_agent_service,
 };
+pub use crate::auth::standard_webhook_signature;
+use crate::auth::whsec_key;
 use crate::http_retry::RetryPolicy;
 use async_trait::async_trait;
 
@@ -26,19 +24,9 @@ pub struct WebhookAgent {
 
 /// The signing key of a `whsec_<base64>` secret (Standard Webhooks' format).
 fn signing_key(secret: &SecretString) -> Result<Vec<u8>, AgentError> {
-    let encoded = secret.expose_secret().trim();
-    STANDARD
-        .decode(encoded.strip_prefix("whsec_").unwrap_or(encoded))
-        .map_err(|_| {
-            AgentError::Misconfigured("the agent signing secret is not whsec_<base64>".into())
-        })
-}
-
-/// `v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>`.
-pub fn standard_webhook_signature(key: &[u8], id: &str, timestamp: u64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
-    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
-    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+    whsec_key(secret).ok_or_else(|| {
+        AgentError::Misconfigured("the agent signing secret is not whsec_<base64>".into())
+    })
 }
 
 #[derive(Deserialize)]

@@ -21,7 +21,7 @@ mod ticket;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use conversation::OwnedConversation;
+pub use conversation::{AGENT_WORKSPACE, OwnedConversation};
 pub use note::{Handoff, MAX_NOTE_CHARS, NOTE_HEADLINE};
 
 use crate::agent::{CustomerProfile, Escalate, TranscriptLine};

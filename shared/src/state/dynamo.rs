@@ -13,6 +13,11 @@
 //! | created ticket    | `THREAD#{store}#create:{key}`   | `CREATION`      |
 //! | knowledge head    | `STORE#{store}`                 | `KNOWLEDGE`     |
 //! | knowledge chunk   | `STORE#{store}`                 | `KNOWLEDGE#{version}#{n}` |
+//! | bridge session    | `THREAD#{store}#bridge:{id}`    | `SESSION`       |
+//! | bridge event      | `THREAD#{store}#bridge:{id}`    | `EVENT#{seq}`   |
+//! | bridge event key  | `THREAD#{store}#bridge:{id}`    | `KEY#{key}`     |
+//! | bridged conversation | `BRIDGED#{conversation}`     | `SESSION`       |
+//! | bridge session id | `BRIDGEID#{id}`                 | `SESSION`       |
 //!
 //! A knowledge index is serde JSON cut into chunks of [`KNOWLEDGE_CHUNK_BYTES`] (items are
 //! limited to 400 KB); the head, written last, names the version and its chunk count, so a
@@ -33,14 +38,15 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BotStates, ClaimOutcome, ConversationsAccounts, CreationClaim, DeliveryLog, HandoffLease,
-    HandoffStart, KnowledgeIndexes, ReplyClaims, StateError, StoreDirectory, StoredIndex,
-    TicketCreations, WidgetError, WidgetRoutes, epoch_millis_now, epoch_seconds_now,
+    BotStates, BridgeSessions, ClaimOutcome, ConversationsAccounts, CreationClaim, DeliveryLog,
+    HandoffLease, HandoffStart, KnowledgeIndexes, ReplyClaims, SessionClaim, StateError,
+    StoreDirectory, StoredIndex, TicketCreations, WidgetError, WidgetRoutes, bridge_event_id,
+    epoch_millis_now, epoch_seconds_now, now_rfc3339,
 };
 use crate::auth::TokenHash;
 use crate::domain::{
-    AgentSettings, BotState, ConversationsAccount, HandoffIntent, StoreConfig, StoreId, StoreMode,
-    Thread,
+    AgentSettings, BotState, BridgeEvent, BridgeSession, BridgeSettings, ConversationsAccount,
+    HandoffIntent, StoreConfig, StoreId, StoreMode, Thread,
 };
 
 pub const TTL_ATTRIBUTE: &str = "expires_at";
@@ -258,6 +264,8 @@ struct StoreRecord {
     /// Absent in items written before draft mode: those stores answer on their own.
     #[serde(default)]
     mode: StoreMode,
+    #[serde(default)]
+    bridge: Option<BridgeSettings>,
 }
 
 impl StoreRecord {
@@ -284,6 +292,7 @@ impl StoreRecord {
             avatar_url: store.avatar_url.clone(),
             welcome_message: store.welcome_message.clone(),
             mode: store.mode,
+            bridge: store.bridge.clone(),
         }
     }
 
@@ -315,6 +324,7 @@ impl StoreRecord {
             avatar_url: self.avatar_url,
             welcome_message: self.welcome_message,
             mode: self.mode,
+            bridge: self.bridge,
         })
     }
 }
@@ -408,6 +418,15 @@ impl StoreDirectory for DynamoState {
         for item in self.scan_items(&kept_for_store).await? {
             if let (Some(pk), Some(sk)) = (text(&item, "pk"), text(&item, "sk")) {
                 keys.push((pk.to_owned(), sk.to_owned()));
+            }
+            // A bridge session's conversation link and id live outside the store's prefix.
+            if let Some(conversation) = text(&item, "conversation_id") {
+                keys.push((bridged_pk(conversation), SESSION_SK.to_owned()));
+            }
+            if let (Some(pk), Some(SESSION_SK)) = (text(&item, "pk"), text(&item, "sk"))
+                && let Some((_, session)) = pk.split_once("#bridge:")
+            {
+                keys.push((session_owner_pk(session), SESSION_SK.to_owned()));
             }
         }
         for sk in self.knowledge_keys(&store.id, KNOWLEDGE_PREFIX).await? {
@@ -1370,6 +1389,435 @@ impl KnowledgeIndexes for DynamoState {
             reason: err.to_string(),
         })?;
         Ok(Some(StoredIndex { version, index }))
+    }
+}
+
+/// Bridge sessions and their events are kept this long after their last change.
+const BRIDGE_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+const SESSION_SK: &str = "SESSION";
+/// Attempts at numbering an event when concurrent writers keep taking the number.
+const EVENT_NUMBER_ATTEMPTS: usize = 8;
+
+/// Under the store's `THREAD#` prefix, so deleting the store deletes its sessions too.
+fn bridge_pk(store: &StoreId, session: &str) -> String {
+    format!("THREAD#{store}#bridge:{session}")
+}
+
+fn session_owner_pk(session: &str) -> String {
+    format!("BRIDGEID#{session}")
+}
+
+fn bridged_pk(conversation: &str) -> String {
+    format!("BRIDGED#{conversation}")
+}
+
+fn event_sk(seq: u64) -> String {
+    // Zero-padded so the sort key orders events by number.
+    format!("EVENT#{seq:012}")
+}
+
+fn bridge_ttl() -> AttributeValue {
+    n(epoch_seconds_now() + BRIDGE_RETENTION.as_secs())
+}
+
+impl DynamoState {
+    fn session_from_item(pk: &str, item: &Item) -> Result<BridgeSession, StateError> {
+        let corrupt = |reason: String| StateError::Corrupt {
+            key: pk.to_owned(),
+            reason,
+        };
+        let doc = text(item, "doc").ok_or_else(|| corrupt("no doc attribute".into()))?;
+        let mut session: BridgeSession =
+            serde_json::from_str(doc).map_err(|e| corrupt(e.to_string()))?;
+        session.ended = text(item, "ended").map(str::to_owned);
+        Ok(session)
+    }
+
+    fn event_from_item(pk: &str, item: &Item) -> Result<BridgeEvent, StateError> {
+        let doc = text(item, "doc").ok_or_else(|| StateError::Corrupt {
+            key: pk.to_owned(),
+            reason: "no doc attribute".into(),
+        })?;
+        serde_json::from_str(doc).map_err(|e| StateError::Corrupt {
+            key: pk.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn session_doc(session: &BridgeSession) -> AttributeValue {
+        // `ended` lives in its own attribute, written by whoever ends the session.
+        let stored = BridgeSession {
+            ended: None,
+            ..session.clone()
+        };
+        s(serde_json::to_string(&stored).expect("sessions serialise"))
+    }
+
+    /// The event recorded for `key`, if one was.
+    async fn event_for_key(&self, pk: &str, key: &str) -> Result<Option<BridgeEvent>, StateError> {
+        let Some(item) = self.get(pk.to_owned(), &format!("KEY#{key}")).await? else {
+            return Ok(None);
+        };
+        let seq = item
+            .get("seq")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| StateError::Corrupt {
+                key: pk.to_owned(),
+                reason: format!("event key {key} has no number"),
+            })?;
+        let event = self
+            .get(pk.to_owned(), &event_sk(seq))
+            .await?
+            .ok_or_else(|| StateError::Corrupt {
+                key: pk.to_owned(),
+                reason: format!("event {seq} is missing"),
+            })?;
+        Self::event_from_item(pk, &event).map(Some)
+    }
+}
+
+#[async_trait]
+impl BridgeSessions for DynamoState {
+    async fn claim_session(
+        &self,
+        new: &BridgeSession,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<SessionClaim, StateError> {
+        // One namespace of session ids: the id is the first store's.
+        let owned = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(session_owner_pk(&new.id)))
+            .item("sk", s(SESSION_SK))
+            .item("store_id", s(new.store_id.to_string()))
+            .item(TTL_ATTRIBUTE, bridge_ttl())
+            .condition_expression("attribute_not_exists(pk) OR store_id = :store")
+            .expression_attribute_values(":store", s(new.store_id.to_string()))
+            .send()
+            .await;
+        match owned {
+            Ok(_) => {}
+            Err(err) if condition_failed(&err) => return Ok(SessionClaim::Foreign),
+            Err(err) => return Err(unavailable(err)),
+        }
+        let pk = bridge_pk(&new.store_id, &new.id);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk.clone()))
+            .key("sk", s(SESSION_SK))
+            .update_expression(
+                "SET doc = if_not_exists(doc, :doc), fingerprint = if_not_exists(fingerprint, :fp), \
+                 opened = if_not_exists(opened, :false), event_count = if_not_exists(event_count, :zero), \
+                 #owner = :owner, lease_until = :lease, #ttl = :ttl",
+            )
+            .condition_expression(
+                "attribute_not_exists(pk) OR (fingerprint = :fp AND opened = :false \
+                 AND attribute_not_exists(ended) AND (#owner = :owner OR lease_until < :now))",
+            )
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":doc", Self::session_doc(new))
+            .expression_attribute_values(":fp", s(new.fingerprint.clone()))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":lease", lease_end(lease))
+            .expression_attribute_values(":ttl", bridge_ttl())
+            .expression_attribute_values(":now", n(epoch_millis_now()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let item = output.attributes.unwrap_or_default();
+                Ok(SessionClaim::Mine(Self::session_from_item(&pk, &item)?))
+            }
+            Err(err) if condition_failed(&err) => {
+                let Some(item) = self.get(pk.clone(), SESSION_SK).await? else {
+                    // Deleted between the write and the read: as busy, the caller retries.
+                    return Ok(SessionClaim::Busy);
+                };
+                if text(&item, "fingerprint") != Some(new.fingerprint.as_str()) {
+                    return Ok(SessionClaim::Conflict);
+                }
+                let session = Self::session_from_item(&pk, &item)?;
+                let opened = item.get("opened").and_then(|v| v.as_bool().ok()) == Some(&true);
+                Ok(if opened || session.ended.is_some() {
+                    SessionClaim::Open(session)
+                } else {
+                    SessionClaim::Busy
+                })
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn save_session(
+        &self,
+        session: &BridgeSession,
+        owner: &str,
+        finished: bool,
+    ) -> Result<(), StateError> {
+        if let Some(conversation) = &session.conversation_id {
+            // The link first: once the session names its conversation, events find it.
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s(bridged_pk(conversation)))
+                .item("sk", s(SESSION_SK))
+                .item("store_id", s(session.store_id.to_string()))
+                .item("session_id", s(session.id.clone()))
+                .item(TTL_ATTRIBUTE, bridge_ttl())
+                .send()
+                .await
+                .map_err(unavailable)?;
+        }
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(bridge_pk(&session.store_id, &session.id)))
+            .key("sk", s(SESSION_SK))
+            .update_expression(if finished {
+                "SET doc = :doc, opened = :true, lease_until = :zero"
+            } else {
+                "SET doc = :doc"
+            })
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":doc", Self::session_doc(session))
+            .expression_attribute_values(":owner", s(owner));
+        if finished {
+            update = update
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .expression_attribute_values(":zero", n(0));
+        }
+        if let Some(conversation) = &session.conversation_id {
+            update = update.update_expression(if finished {
+                "SET doc = :doc, opened = :true, lease_until = :zero, conversation_id = :conversation"
+            } else {
+                "SET doc = :doc, conversation_id = :conversation"
+            });
+            update = update.expression_attribute_values(":conversation", s(conversation.clone()));
+        }
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(err) if condition_failed(&err) => Err(StateError::Unavailable(format!(
+                "the lease on bridge session {} was lost",
+                session.id
+            ))),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn release_session(
+        &self,
+        store: &StoreId,
+        id: &str,
+        owner: &str,
+    ) -> Result<(), StateError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(bridge_pk(store, id)))
+            .key("sk", s(SESSION_SK))
+            .update_expression("SET lease_until = :zero")
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if condition_failed(&err) => Ok(()),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn session(
+        &self,
+        store: &StoreId,
+        id: &str,
+    ) -> Result<Option<BridgeSession>, StateError> {
+        let pk = bridge_pk(store, id);
+        match self.get(pk.clone(), SESSION_SK).await? {
+            Some(item) => Self::session_from_item(&pk, &item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn session_owner(&self, id: &str) -> Result<Option<StoreId>, StateError> {
+        let item = self.get(session_owner_pk(id), SESSION_SK).await?;
+        Ok(item
+            .as_ref()
+            .and_then(|item| text(item, "store_id"))
+            .and_then(|id| StoreId::parse(id).ok()))
+    }
+
+    async fn session_of_conversation(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Option<BridgeSession>, StateError> {
+        let Some(link) = self.get(bridged_pk(conversation_id), SESSION_SK).await? else {
+            return Ok(None);
+        };
+        let store = text(&link, "store_id").and_then(|id| StoreId::parse(id).ok());
+        match (store, text(&link, "session_id")) {
+            (Some(store), Some(id)) => self.session(&store, id).await,
+            _ => Err(StateError::Corrupt {
+                key: bridged_pk(conversation_id),
+                reason: "the link names no store and session".into(),
+            }),
+        }
+    }
+
+    async fn end_session(
+        &self,
+        store: &StoreId,
+        id: &str,
+        reason: &str,
+    ) -> Result<BridgeSession, StateError> {
+        let pk = bridge_pk(store, id);
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk.clone()))
+            .key("sk", s(SESSION_SK))
+            .update_expression("SET ended = if_not_exists(ended, :reason)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":reason", s(reason))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Self::session_from_item(&pk, &output.attributes.unwrap_or_default())
+    }
+
+    async fn record_event(
+        &self,
+        store: &StoreId,
+        session: &str,
+        key: &str,
+        kind: &str,
+        data: &serde_json::Value,
+    ) -> Result<BridgeEvent, StateError> {
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+        let pk = bridge_pk(store, session);
+        for _ in 0..EVENT_NUMBER_ATTEMPTS {
+            if let Some(event) = self.event_for_key(&pk, key).await? {
+                return Ok(event);
+            }
+            let head =
+                self.get(pk.clone(), SESSION_SK)
+                    .await?
+                    .ok_or_else(|| StateError::Corrupt {
+                        key: pk.clone(),
+                        reason: "no such bridge session".into(),
+                    })?;
+            let count: u64 = head
+                .get("event_count")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let event = BridgeEvent {
+                seq: count + 1,
+                id: bridge_event_id(store, session, key),
+                kind: kind.to_owned(),
+                created_at: now_rfc3339(),
+                data: data.clone(),
+            };
+            let doc = serde_json::to_string(&event).expect("events serialise");
+            // The number, the key and the event commit together or not at all: a reader never
+            // sees a number without its event, and a key is numbered once.
+            let built = |what: &str| StateError::Unavailable(format!("building {what}"));
+            let number = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(pk.clone()))
+                .key("sk", s(SESSION_SK))
+                .update_expression("SET event_count = :next")
+                .condition_expression("event_count = :count")
+                .expression_attribute_values(":next", n(event.seq))
+                .expression_attribute_values(":count", n(count))
+                .build()
+                .map_err(|_| built("the event number"))?;
+            let key_item = Put::builder()
+                .table_name(&self.table)
+                .item("pk", s(pk.clone()))
+                .item("sk", s(format!("KEY#{key}")))
+                .item("seq", n(event.seq))
+                .item(TTL_ATTRIBUTE, bridge_ttl())
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(|_| built("the event key"))?;
+            let event_item = Put::builder()
+                .table_name(&self.table)
+                .item("pk", s(pk.clone()))
+                .item("sk", s(event_sk(event.seq)))
+                .item("doc", s(doc))
+                .item(TTL_ATTRIBUTE, bridge_ttl())
+                .build()
+                .map_err(|_| built("the event"))?;
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(number).build())
+                .transact_items(TransactWriteItem::builder().put(key_item).build())
+                .transact_items(TransactWriteItem::builder().put(event_item).build())
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(event),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .and_then(|e| e.code())
+                        .is_some_and(|code| code == "TransactionCanceledException") =>
+                {
+                    // Another writer took the number or the key: look again.
+                    continue;
+                }
+                Err(err) => return Err(unavailable(err)),
+            }
+        }
+        Err(StateError::Unavailable(format!(
+            "could not number an event of bridge session {session}"
+        )))
+    }
+
+    async fn events_after(
+        &self,
+        store: &StoreId,
+        session: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<BridgeEvent>, StateError> {
+        let pk = bridge_pk(store, session);
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(pk.clone()))
+            .expression_attribute_values(":from", s(event_sk(after.saturating_add(1))))
+            .expression_attribute_values(":to", s(event_sk(999_999_999_999)))
+            .consistent_read(true)
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        page.items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| Self::event_from_item(&pk, item))
+            .collect()
     }
 }
 

@@ -7,12 +7,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    BotStates, ClaimOutcome, ConversationsAccounts, CreationClaim, DeliveryLog, HandoffLease,
-    HandoffStart, KnowledgeIndexes, ReplyClaims, StateError, StoreDirectory, StoredIndex,
-    TicketCreations, WidgetError, WidgetRoutes, epoch_millis_now, epoch_seconds_now,
+    BotStates, BridgeSessions, ClaimOutcome, ConversationsAccounts, CreationClaim, DeliveryLog,
+    HandoffLease, HandoffStart, KnowledgeIndexes, ReplyClaims, SessionClaim, StateError,
+    StoreDirectory, StoredIndex, TicketCreations, WidgetError, WidgetRoutes, bridge_event_id,
+    epoch_millis_now, epoch_seconds_now, now_rfc3339,
 };
 use crate::auth::TokenHash;
-use crate::domain::{BotState, ConversationsAccount, HandoffIntent, StoreConfig, StoreId, Thread};
+use crate::domain::{
+    BotState, BridgeEvent, BridgeSession, ConversationsAccount, HandoffIntent, StoreConfig,
+    StoreId, Thread,
+};
 
 #[derive(Default)]
 pub struct MemoryState {
@@ -31,6 +35,19 @@ struct Tables {
     creations: HashMap<(StoreId, String), Creation>,
     /// Knowledge indexes by store: the version and the serialized index.
     knowledge: HashMap<StoreId, (u64, String)>,
+    bridge: HashMap<(StoreId, String), Bridged>,
+    /// Conversation id → the session it carries.
+    bridged_conversations: HashMap<String, (StoreId, String)>,
+}
+
+struct Bridged {
+    session: BridgeSession,
+    owner: String,
+    /// Epoch milliseconds; 0 once every step is done.
+    lease_until: u64,
+    events: Vec<BridgeEvent>,
+    /// Event key → its number.
+    keys: HashMap<String, u64>,
 }
 
 enum Creation {
@@ -106,6 +123,10 @@ impl StoreDirectory for MemoryState {
         tables.claims.retain(|(owner, _, _), _| *owner != store.id);
         tables.creations.retain(|(owner, _), _| *owner != store.id);
         tables.knowledge.remove(&store.id);
+        tables.bridge.retain(|(owner, _), _| *owner != store.id);
+        tables
+            .bridged_conversations
+            .retain(|_, (owner, _)| *owner != store.id);
         let prefix = format!("{}:", store.id);
         tables.deliveries.retain(|key, _| !key.starts_with(&prefix));
         Ok(())
@@ -492,5 +513,203 @@ impl KnowledgeIndexes for MemoryState {
             reason: err.to_string(),
         })?;
         Ok(Some(StoredIndex { version, index }))
+    }
+}
+
+#[async_trait]
+impl BridgeSessions for MemoryState {
+    async fn claim_session(
+        &self,
+        new: &BridgeSession,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<SessionClaim, StateError> {
+        let mut tables = self.tables();
+        if tables
+            .bridge
+            .keys()
+            .any(|(store, id)| *id == new.id && *store != new.store_id)
+        {
+            return Ok(SessionClaim::Foreign);
+        }
+        let key = (new.store_id.clone(), new.id.clone());
+        let Some(bridged) = tables.bridge.get_mut(&key) else {
+            tables.bridge.insert(
+                key,
+                Bridged {
+                    session: new.clone(),
+                    owner: owner.to_owned(),
+                    lease_until: lease_end(lease),
+                    events: Vec::new(),
+                    keys: HashMap::new(),
+                },
+            );
+            return Ok(SessionClaim::Mine(new.clone()));
+        };
+        if bridged.session.fingerprint != new.fingerprint {
+            return Ok(SessionClaim::Conflict);
+        }
+        if bridged.session.handed_over || bridged.session.ended.is_some() {
+            return Ok(SessionClaim::Open(bridged.session.clone()));
+        }
+        if bridged.owner != owner && bridged.lease_until > epoch_millis_now() {
+            return Ok(SessionClaim::Busy);
+        }
+        bridged.owner = owner.to_owned();
+        bridged.lease_until = lease_end(lease);
+        Ok(SessionClaim::Mine(bridged.session.clone()))
+    }
+
+    async fn save_session(
+        &self,
+        session: &BridgeSession,
+        owner: &str,
+        finished: bool,
+    ) -> Result<(), StateError> {
+        let mut tables = self.tables();
+        let key = (session.store_id.clone(), session.id.clone());
+        let bridged = tables
+            .bridge
+            .get_mut(&key)
+            .filter(|b| b.owner == owner)
+            .ok_or_else(|| {
+                StateError::Unavailable(format!("lease on bridge session {} lost", session.id))
+            })?;
+        let ended = bridged.session.ended.clone();
+        bridged.session = BridgeSession {
+            ended,
+            ..session.clone()
+        };
+        if finished {
+            bridged.lease_until = 0;
+        }
+        if let Some(conversation) = &session.conversation_id {
+            tables
+                .bridged_conversations
+                .insert(conversation.clone(), key);
+        }
+        Ok(())
+    }
+
+    async fn release_session(
+        &self,
+        store: &StoreId,
+        id: &str,
+        owner: &str,
+    ) -> Result<(), StateError> {
+        let mut tables = self.tables();
+        if let Some(bridged) = tables.bridge.get_mut(&(store.clone(), id.to_owned()))
+            && bridged.owner == owner
+        {
+            bridged.lease_until = 0;
+        }
+        Ok(())
+    }
+
+    async fn session(
+        &self,
+        store: &StoreId,
+        id: &str,
+    ) -> Result<Option<BridgeSession>, StateError> {
+        let tables = self.tables();
+        Ok(tables
+            .bridge
+            .get(&(store.clone(), id.to_owned()))
+            .map(|b| b.session.clone()))
+    }
+
+    async fn session_owner(&self, id: &str) -> Result<Option<StoreId>, StateError> {
+        Ok(self
+            .tables()
+            .bridge
+            .keys()
+            .find(|(_, session)| session == id)
+            .map(|(store, _)| store.clone()))
+    }
+
+    async fn session_of_conversation(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Option<BridgeSession>, StateError> {
+        let tables = self.tables();
+        Ok(tables
+            .bridged_conversations
+            .get(conversation_id)
+            .and_then(|key| tables.bridge.get(key))
+            .map(|b| b.session.clone()))
+    }
+
+    async fn end_session(
+        &self,
+        store: &StoreId,
+        id: &str,
+        reason: &str,
+    ) -> Result<BridgeSession, StateError> {
+        let mut tables = self.tables();
+        let bridged = tables
+            .bridge
+            .get_mut(&(store.clone(), id.to_owned()))
+            .ok_or_else(|| StateError::Corrupt {
+                key: id.to_owned(),
+                reason: "no such bridge session".into(),
+            })?;
+        bridged
+            .session
+            .ended
+            .get_or_insert_with(|| reason.to_owned());
+        Ok(bridged.session.clone())
+    }
+
+    async fn record_event(
+        &self,
+        store: &StoreId,
+        session: &str,
+        key: &str,
+        kind: &str,
+        data: &serde_json::Value,
+    ) -> Result<BridgeEvent, StateError> {
+        let mut tables = self.tables();
+        let bridged = tables
+            .bridge
+            .get_mut(&(store.clone(), session.to_owned()))
+            .ok_or_else(|| StateError::Corrupt {
+                key: session.to_owned(),
+                reason: "no such bridge session".into(),
+            })?;
+        if let Some(&seq) = bridged.keys.get(key) {
+            return Ok(bridged.events[seq as usize - 1].clone());
+        }
+        let event = BridgeEvent {
+            seq: bridged.events.len() as u64 + 1,
+            id: bridge_event_id(store, session, key),
+            kind: kind.to_owned(),
+            created_at: now_rfc3339(),
+            data: data.clone(),
+        };
+        bridged.keys.insert(key.to_owned(), event.seq);
+        bridged.events.push(event.clone());
+        Ok(event)
+    }
+
+    async fn events_after(
+        &self,
+        store: &StoreId,
+        session: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<BridgeEvent>, StateError> {
+        let tables = self.tables();
+        Ok(tables
+            .bridge
+            .get(&(store.clone(), session.to_owned()))
+            .map(|b| {
+                b.events
+                    .iter()
+                    .filter(|e| e.seq > after)
+                    .take(limit)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 }

@@ -12,7 +12,10 @@ pub use dynamo::DynamoState;
 pub use memory::MemoryState;
 
 use crate::auth::TokenHash;
-use crate::domain::{BotState, ConversationsAccount, HandoffIntent, StoreConfig, StoreId, Thread};
+use crate::domain::{
+    BotState, BridgeEvent, BridgeSession, ConversationsAccount, HandoffIntent, StoreConfig,
+    StoreId, Thread,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -268,6 +271,100 @@ pub trait TicketCreations: Send + Sync {
     ) -> Result<(), StateError>;
     /// Ends the lease of a creation that failed, so a retry may create at once.
     async fn release_creation(&self, store: &StoreId, key: &str) -> Result<(), StateError>;
+}
+
+/// What claiming a bridge session found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionClaim {
+    /// This caller holds the session's lease: it runs the steps still missing (all of them
+    /// for a new session).
+    Mine(BridgeSession),
+    /// Every step is done: the session is open (or has ended).
+    Open(BridgeSession),
+    /// Another request is opening the session right now.
+    Busy,
+    /// The caller used this session id for a different session (another fingerprint).
+    Conflict,
+    /// Another store's session has this id (session ids are one namespace per deployment).
+    Foreign,
+}
+
+/// Bridge sessions (chats outside Zendesk carried in to a human) and each one's event log.
+#[async_trait]
+pub trait BridgeSessions: Send + Sync {
+    /// Claims the session `id` of `store` for `owner`, recording it when new. A lease that ran
+    /// out can be taken over; the session as recorded says which steps are done.
+    async fn claim_session(
+        &self,
+        new: &BridgeSession,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<SessionClaim, StateError>;
+    /// Records the steps done so far (and the conversation's link to the session); `owner`
+    /// must hold the lease. `finished` ends the lease: the session is open.
+    async fn save_session(
+        &self,
+        session: &BridgeSession,
+        owner: &str,
+        finished: bool,
+    ) -> Result<(), StateError>;
+    /// Ends `owner`'s lease so a retry can resume at once.
+    async fn release_session(
+        &self,
+        store: &StoreId,
+        id: &str,
+        owner: &str,
+    ) -> Result<(), StateError>;
+    async fn session(&self, store: &StoreId, id: &str)
+    -> Result<Option<BridgeSession>, StateError>;
+    /// The store whose session has this id.
+    async fn session_owner(&self, id: &str) -> Result<Option<StoreId>, StateError>;
+    /// The session a Zendesk conversation carries.
+    async fn session_of_conversation(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Option<BridgeSession>, StateError>;
+    /// Marks the session ended; the first reason recorded stays. Returns the session as ended.
+    async fn end_session(
+        &self,
+        store: &StoreId,
+        id: &str,
+        reason: &str,
+    ) -> Result<BridgeSession, StateError>;
+    /// Appends an event once per `key` (what caused it, e.g. a Zendesk message id): recording
+    /// the same key again returns the event recorded first. Events are numbered without gaps,
+    /// and one becomes visible only with its number.
+    async fn record_event(
+        &self,
+        store: &StoreId,
+        session: &str,
+        key: &str,
+        kind: &str,
+        data: &serde_json::Value,
+    ) -> Result<BridgeEvent, StateError>;
+    /// The session's events numbered above `after`, oldest first, at most `limit`.
+    async fn events_after(
+        &self,
+        store: &StoreId,
+        session: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<BridgeEvent>, StateError>;
+}
+
+/// A bridge event's id: the same for the same session and cause, whoever records it.
+pub(crate) fn bridge_event_id(store: &StoreId, session: &str, key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{store}\n{session}\n{key}").as_bytes());
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("evt_{hex}")
+}
+
+/// Now, as RFC 3339 (a bridge event's `created_at`).
+pub(crate) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Seconds since the Unix epoch: the unit of DynamoDB's TTL attribute.

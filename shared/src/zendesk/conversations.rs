@@ -36,6 +36,8 @@ pub struct Conversation {
     pub id: String,
     #[serde(default)]
     pub active_switchboard_integration: Option<SwitchboardIntegrationRef>,
+    #[serde(default)]
+    pub metadata: Option<Map<String, Value>>,
 }
 
 impl Conversation {
@@ -133,6 +135,80 @@ pub trait ConversationDesk: Send + Sync {
         target: &str,
         metadata: Map<String, Value>,
     ) -> Result<(), ZendeskError>;
+}
+
+/// Who a message Deskmate sends on a bridge session is from.
+#[derive(Clone, Debug)]
+pub enum Sender {
+    /// The business (Deskmate's context and transcript for the agent).
+    Business { display_name: String },
+    /// The customer, writing from a chat outside Zendesk.
+    User { user_id: String },
+}
+
+/// What a bridge message carries: text, or an image or file by URL with an optional caption.
+#[derive(Clone, Debug)]
+pub enum Payload {
+    Text(String),
+    Media {
+        /// `image` or `file`.
+        kind: &'static str,
+        url: String,
+        alt_text: Option<String>,
+        text: Option<String>,
+    },
+}
+
+/// A message Deskmate sends on a bridge session; `metadata` marks it so a retry can see it.
+#[derive(Clone, Debug)]
+pub struct BridgeMessage {
+    pub sender: Sender,
+    pub payload: Payload,
+    pub metadata: Map<String, Value>,
+}
+
+/// Media a bridge relays is fetched whole; larger files are refused (a Lambda answer is at
+/// most 6 MB, and base64 makes a file a third larger).
+pub const MAX_MEDIA_BYTES: usize = 4 * 1024 * 1024;
+
+/// The Conversations operations a bridge session needs beyond answering.
+#[async_trait]
+pub trait BridgeDesk: ConversationDesk {
+    /// The id of the messaging user with this external id, if there is one.
+    async fn user_by_external_id(&self, external_id: &str) -> Result<Option<String>, ZendeskError>;
+    /// Creates a messaging user; [`ZendeskError::Conflict`] when the external id is taken.
+    async fn create_user(
+        &self,
+        external_id: &str,
+        name: &str,
+        email: Option<&str>,
+    ) -> Result<String, ZendeskError>;
+    /// The user's conversations (every page).
+    async fn conversations_of(&self, user_id: &str) -> Result<Vec<Conversation>, ZendeskError>;
+    /// A new personal conversation for the user; returns its id.
+    async fn create_conversation(
+        &self,
+        user_id: &str,
+        display_name: &str,
+        metadata: Map<String, Value>,
+    ) -> Result<String, ZendeskError>;
+    /// Posts the message; returns its id.
+    async fn send(
+        &self,
+        conversation_id: &str,
+        message: &BridgeMessage,
+    ) -> Result<String, ZendeskError>;
+    /// A message's media (private attachments need the app's credentials): its type and bytes.
+    async fn download(&self, media_url: &str) -> Result<(String, Vec<u8>), ZendeskError>;
+}
+
+/// Opens an account's Conversations app for bridge sessions.
+#[async_trait]
+pub trait BridgeDesks: Send + Sync {
+    async fn bridge_desk(
+        &self,
+        account: &ConversationsAccount,
+    ) -> Result<Arc<dyn BridgeDesk>, ZendeskError>;
 }
 
 /// Opens an account's Conversations app.
@@ -390,6 +466,150 @@ impl ConversationDesk for ConversationsClient {
             )
             .await?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl BridgeDesk for ConversationsClient {
+    async fn user_by_external_id(&self, external_id: &str) -> Result<Option<String>, ZendeskError> {
+        let url = self
+            .rest
+            .url(&format!("/users/{}", path_segment(external_id)?));
+        match self.rest.call::<Value>(Method::GET, &url, None).await {
+            Ok(found) => Ok(found["user"]["id"].as_str().map(str::to_owned)),
+            Err(ZendeskError::NotFound) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn create_user(
+        &self,
+        external_id: &str,
+        name: &str,
+        email: Option<&str>,
+    ) -> Result<String, ZendeskError> {
+        let mut profile = json!({ "givenName": name });
+        if let Some(email) = email {
+            profile["email"] = json!(email);
+        }
+        let body = json!({ "externalId": external_id, "profile": profile });
+        let created: Value = self
+            .rest
+            .call(Method::POST, &self.rest.url("/users"), Some(&body))
+            .await?;
+        created["user"]["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ZendeskError::OutcomeUnknown("the new user's id is missing".into()))
+    }
+
+    async fn conversations_of(&self, user_id: &str) -> Result<Vec<Conversation>, ZendeskError> {
+        use super::support::{LIST_PAGE_SIZE, MAX_LIST_PAGES, next_page_url};
+        #[derive(Deserialize)]
+        struct Page {
+            #[serde(default)]
+            conversations: Vec<Conversation>,
+        }
+        let mut found = Vec::new();
+        let mut next = Some(self.rest.url(&format!(
+            "/conversations?filter[userId]={}&page[size]={LIST_PAGE_SIZE}",
+            path_segment(user_id)?
+        )));
+        let mut asked = Vec::new();
+        while let Some(url) = next.take() {
+            if asked.contains(&url) || asked.len() == MAX_LIST_PAGES {
+                break;
+            }
+            let page: Value = self.rest.call(Method::GET, &url, None).await?;
+            let listed: Page = serde_json::from_value(page.clone())
+                .map_err(|err| ZendeskError::Malformed(err.to_string()))?;
+            found.extend(listed.conversations);
+            next = next_page_url(&self.rest.base_url, &url, &page);
+            asked.push(url);
+        }
+        Ok(found)
+    }
+
+    async fn create_conversation(
+        &self,
+        user_id: &str,
+        display_name: &str,
+        metadata: Map<String, Value>,
+    ) -> Result<String, ZendeskError> {
+        let body = json!({
+            "type": "personal",
+            "participants": [{ "userId": user_id }],
+            "displayName": display_name,
+            "metadata": metadata,
+        });
+        let created: Value = self
+            .rest
+            .call(Method::POST, &self.rest.url("/conversations"), Some(&body))
+            .await?;
+        created["conversation"]["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                ZendeskError::OutcomeUnknown("the new conversation's id is missing".into())
+            })
+    }
+
+    async fn send(
+        &self,
+        conversation_id: &str,
+        message: &BridgeMessage,
+    ) -> Result<String, ZendeskError> {
+        let author = match &message.sender {
+            Sender::Business { display_name } => {
+                json!({ "type": "business", "displayName": display_name })
+            }
+            Sender::User { user_id } => json!({ "type": "user", "userId": user_id }),
+        };
+        let content = match &message.payload {
+            Payload::Text(text) => json!({ "type": "text", "text": text }),
+            Payload::Media {
+                kind,
+                url,
+                alt_text,
+                text,
+            } => {
+                let mut content = json!({ "type": kind, "mediaUrl": url });
+                if let Some(alt) = alt_text {
+                    content["altText"] = json!(alt);
+                }
+                if let Some(text) = text {
+                    content["text"] = json!(text);
+                }
+                content
+            }
+        };
+        let body = json!({ "author": author, "content": content, "metadata": message.metadata });
+        let posted: Value = self
+            .rest
+            .call(
+                Method::POST,
+                &self.conversation_url(conversation_id, "/messages")?,
+                Some(&body),
+            )
+            .await?;
+        posted["messages"][0]["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ZendeskError::OutcomeUnknown("the new message's id is missing".into()))
+    }
+
+    async fn download(&self, media_url: &str) -> Result<(String, Vec<u8>), ZendeskError> {
+        self.rest.download(media_url, MAX_MEDIA_BYTES).await
+    }
+}
+
+#[async_trait]
+impl BridgeDesks for ZendeskConnector {
+    async fn bridge_desk(
+        &self,
+        account: &ConversationsAccount,
+    ) -> Result<Arc<dyn BridgeDesk>, ZendeskError> {
+        Ok(Arc::new(self.conversations_client(account).await?))
     }
 }
 

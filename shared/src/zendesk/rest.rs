@@ -69,6 +69,69 @@ impl RestClient {
         result
     }
 
+    /// Downloads `url` whole (at most `max_bytes`), with this client's credentials only when it
+    /// is on this client's own origin: credentials never go to another host.
+    pub(crate) async fn download(
+        &self,
+        url: &str,
+        max_bytes: usize,
+    ) -> Result<(String, Vec<u8>), ZendeskError> {
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|_| ZendeskError::Malformed("the media URL is not a URL".into()))?;
+        let own =
+            reqwest::Url::parse(&self.base_url).is_ok_and(|base| base.origin() == parsed.origin());
+        let attempted = send_with_retry(&self.policy, Replay::Safe, None, || {
+            let request = self.http.get(parsed.clone());
+            if own {
+                request.header(AUTHORIZATION, self.authorization.clone())
+            } else {
+                request
+            }
+        })
+        .await;
+        let response = match attempted {
+            Attempted::Answered(response) => response,
+            Attempted::Unreachable(reason) | Attempted::Unknown(reason) => {
+                return Err(ZendeskError::Unavailable(reason));
+            }
+            Attempted::OutOfTime => return Err(ZendeskError::Unavailable("out of time".into())),
+        };
+        match response.status() {
+            status if status.is_success() => {}
+            StatusCode::UNAUTHORIZED => return Err(ZendeskError::Unauthorized),
+            StatusCode::NOT_FOUND | StatusCode::GONE => return Err(ZendeskError::NotFound),
+            status if status.is_server_error() => {
+                return Err(ZendeskError::Unavailable(status.to_string()));
+            }
+            status => {
+                return Err(ZendeskError::Rejected {
+                    status: status.as_u16(),
+                    message: "the media could not be downloaded".into(),
+                });
+            }
+        }
+        if response
+            .content_length()
+            .is_some_and(|length| length > max_bytes as u64)
+        {
+            return Err(too_large(max_bytes));
+        }
+        let media_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|err| ZendeskError::Unavailable(err.without_url().to_string()))?;
+        if bytes.len() > max_bytes {
+            return Err(too_large(max_bytes));
+        }
+        Ok((media_type, bytes.to_vec()))
+    }
+
     async fn send<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -144,5 +207,12 @@ impl RestClient {
                 message,
             },
         })
+    }
+}
+
+fn too_large(max_bytes: usize) -> ZendeskError {
+    ZendeskError::Rejected {
+        status: 413,
+        message: format!("the media is larger than {max_bytes} bytes"),
     }
 }

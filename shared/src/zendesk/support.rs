@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::rest::RestClient;
 use super::{
-    Comment, CommentThread, NewTicket, Ticket, TicketDesk, TicketDesks, TicketUpdate, User,
+    Brand, Comment, CommentThread, NewTicket, Ticket, TicketDesk, TicketDesks, TicketUpdate, User,
     ZendeskError,
 };
 use crate::domain::StoreConfig;
@@ -105,12 +105,16 @@ impl HelpCenterArticle {
 #[derive(Clone)]
 pub struct SupportClient {
     rest: RestClient,
+    /// The `Host` header sent with each call when the base URL is an override (the sandbox)
+    /// standing in for a brand's host: see [`SupportClient::on_brand_host`].
+    host: Option<String>,
 }
 
 impl std::fmt::Debug for SupportClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SupportClient")
             .field("base_url", &self.rest.base_url)
+            .field("host", &self.host)
             .finish_non_exhaustive()
     }
 }
@@ -135,7 +139,41 @@ impl SupportClient {
             SecretString::from(format!("{email}/token:{}", api_token.expose_secret()));
         Self {
             rest: RestClient::new(http, base_url, &credentials, policy),
+            host: None,
         }
+    }
+
+    /// This client on the host of the brand whose subdomain is `subdomain`, where Zendesk
+    /// serves that brand's Help Center: `https://{subdomain}.zendesk.com` when this client
+    /// talks to Zendesk; against an override (the sandbox), the same address with `Host:
+    /// {subdomain}.zendesk.com`, which is how Zendesk tells brands apart. Only zendesk.com
+    /// hosts are ever built, so the credentials never go to a brand's custom domain. Meant for
+    /// reading the Help Center: ticket creation does not carry the `Host` header.
+    pub fn on_brand_host(&self, subdomain: &str) -> Result<Self, ZendeskError> {
+        let valid = !subdomain.is_empty()
+            && subdomain.len() <= 63
+            && subdomain
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !subdomain.starts_with('-')
+            && !subdomain.ends_with('-');
+        if !valid {
+            return Err(ZendeskError::Malformed(format!(
+                "{subdomain:?} is not a Zendesk subdomain"
+            )));
+        }
+        let host = format!("{}.zendesk.com", subdomain.to_ascii_lowercase());
+        let on_zendesk = url::Url::parse(&self.rest.base_url).is_ok_and(|base| {
+            base.scheme() == "https" && base.host_str().is_some_and(|h| h.ends_with(".zendesk.com"))
+        });
+        let mut client = self.clone();
+        if on_zendesk {
+            client.rest.base_url = format!("https://{host}");
+            client.host = None;
+        } else {
+            client.host = Some(host);
+        }
+        Ok(client)
     }
 
     async fn call<T: DeserializeOwned>(
@@ -144,7 +182,8 @@ impl SupportClient {
         url: &str,
         body: Option<&Value>,
     ) -> Result<T, ZendeskError> {
-        self.rest.call(method, url, body).await
+        let host = self.host.as_deref().map(|host| ("Host", host));
+        self.rest.call_with_header(method, url, body, host).await
     }
 
     fn url(&self, path: &str) -> String {
@@ -171,6 +210,22 @@ impl SupportClient {
             asked.push(url);
         }
         Ok(records)
+    }
+
+    /// The brand `id` of the account (`GET /api/v2/brands/{id}`).
+    pub async fn brand(&self, id: u64) -> Result<Brand, ZendeskError> {
+        #[derive(Deserialize)]
+        struct Envelope {
+            brand: Brand,
+        }
+        let envelope: Envelope = self
+            .call(
+                Method::GET,
+                &self.url(&format!("/api/v2/brands/{id}")),
+                None,
+            )
+            .await?;
+        Ok(envelope.brand)
     }
 
     /// The user the API token belongs to.
@@ -250,8 +305,9 @@ impl SupportClient {
 
     /// The brand's Help Center articles in `locale` (`en-us`) that a customer may read:
     /// published (`draft` false) and visible to everyone (`user_segment_id` null), every
-    /// page followed. Articles are read on this client's host (the store's subdomain), which
-    /// serves the Help Center of the brand that host belongs to.
+    /// page followed. Articles are read on this client's host, which serves the Help Center
+    /// of the brand that host belongs to: the account's host serves the default brand's, and
+    /// [`SupportClient::on_brand_host`] another brand's.
     pub async fn help_center_articles(
         &self,
         locale: &str,
@@ -462,6 +518,11 @@ impl ZendeskConnector {
         }
     }
 
+    /// The secret store the connector reads credentials from.
+    pub fn secrets(&self) -> Arc<dyn SecretStore> {
+        self.secrets.clone()
+    }
+
     /// The HTTP client the connector shares (with its timeouts and connection pool).
     pub fn http(&self) -> &reqwest::Client {
         &self.http
@@ -602,6 +663,98 @@ mod tests {
         );
         let done = json!({"integrations": [], "meta": {"hasMore": false}});
         assert_eq!(next_page_url(base, &conversations, &done), None);
+    }
+
+    #[test]
+    fn a_brand_host_is_always_a_zendesk_com_host() {
+        let zendesk = SupportClient::new(
+            http_client(Duration::from_secs(5)),
+            account_base_url("acme", None),
+            "bot@acme.test",
+            &SecretString::from("token"),
+            RetryPolicy::default(),
+        );
+        let outlet = zendesk.on_brand_host("Acme-Outlet2").unwrap();
+        assert_eq!(outlet.rest.base_url, "https://acme-outlet2.zendesk.com");
+        assert_eq!(outlet.host, None, "the URL names the host");
+
+        let sandbox = SupportClient::new(
+            http_client(Duration::from_secs(5)),
+            account_base_url("acme", Some("http://127.0.0.1:8081/")),
+            "bot@acme.test",
+            &SecretString::from("token"),
+            RetryPolicy::default(),
+        );
+        let outlet = sandbox.on_brand_host("outlet").unwrap();
+        assert_eq!(outlet.rest.base_url, "http://127.0.0.1:8081");
+        assert_eq!(outlet.host.as_deref(), Some("outlet.zendesk.com"));
+
+        for bad in [
+            "",
+            "-outlet",
+            "outlet-",
+            "help.outlet.example",
+            "evil.com/x",
+            "a b",
+            "outlet:443",
+            &"a".repeat(64),
+        ] {
+            assert!(
+                matches!(zendesk.on_brand_host(bad), Err(ZendeskError::Malformed(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_brand_host_client_sends_its_host_on_every_page() {
+        let log: Log = Arc::default();
+        let router = axum::Router::new()
+            .route(
+                "/api/v2/help_center/{locale}/articles",
+                get(
+                    |State(log): State<Log>,
+                     headers: axum::http::HeaderMap,
+                     Query(q): Query<HashMap<String, String>>| async move {
+                        let host = headers[axum::http::header::HOST].to_str().unwrap().to_owned();
+                        log.lock().unwrap().push(host.clone());
+                        let article = |id: u64| {
+                            json!({"id": id, "title": "T", "body": "<p>B</p>", "draft": false, "user_segment_id": null,
+                                   "html_url": format!("https://{host}/hc/en-us/articles/{id}-T")})
+                        };
+                        axum::Json(match q.get("page[after]") {
+                            None => json!({
+                                "articles": [article(1)],
+                                "meta": {"has_more": true, "after_cursor": "1"},
+                                "links": {"next": format!("https://{host}/api/v2/help_center/en-us/articles.json?page[after]=1")}
+                            }),
+                            Some(_) => json!({"articles": [article(2)], "meta": {"has_more": false}, "links": {"next": null}}),
+                        })
+                    },
+                ),
+            )
+            .with_state(log.clone());
+        let client = client_for(router).await;
+        let articles = client
+            .on_brand_host("outlet")
+            .unwrap()
+            .help_center_articles("en-us")
+            .await
+            .unwrap();
+        assert_eq!(
+            articles
+                .iter()
+                .map(|a| a.html_url.as_str())
+                .collect::<Vec<_>>(),
+            [
+                "https://outlet.zendesk.com/hc/en-us/articles/1-T",
+                "https://outlet.zendesk.com/hc/en-us/articles/2-T"
+            ]
+        );
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["outlet.zendesk.com", "outlet.zendesk.com"]
+        );
     }
 
     /// Zendesk's Update Ticket example answer, in its shape: the audit and a ticket without

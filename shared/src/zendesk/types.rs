@@ -245,6 +245,30 @@ pub struct NewComment {
     pub author_id: u64,
 }
 
+/// A brand as `GET /api/v2/brands/{id}` shows it (the fields Deskmate reads).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Brand {
+    pub id: u64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub name: String,
+    /// The brand's zendesk.com subdomain: its Help Center is served on
+    /// `{subdomain}.zendesk.com` (whatever custom domain `host_mapping` adds).
+    pub subdomain: String,
+    #[serde(default)]
+    pub has_help_center: bool,
+    /// `enabled`, `disabled` or `restricted`.
+    #[serde(default)]
+    pub help_center_state: Option<String>,
+}
+
+impl Brand {
+    /// Whether the brand has a Help Center its customers can open: one not yet activated
+    /// (`disabled`) has no article a bot may link to.
+    pub fn has_live_help_center(&self) -> bool {
+        self.has_help_center && self.help_center_state.as_deref() != Some("disabled")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,5 +353,41 @@ mod tests {
         }
         let unknown: User = serde_json::from_value(json!({"id": 7})).unwrap();
         assert!(!unknown.is_full_agent() && !unknown.is_staff());
+    }
+
+    #[test]
+    fn a_brand_reads_from_the_brands_api_shape() {
+        // Show Brand's documented fields, written here in its shape (not copied).
+        let shown = json!({
+            "active": true,
+            "brand_url": "https://help.outlet.example",
+            "created_at": "2026-04-02T22:55:29Z",
+            "default": false,
+            "has_help_center": true,
+            "help_center_state": "enabled",
+            "host_mapping": "help.outlet.example",
+            "id": 360002783572_u64,
+            "is_deleted": false,
+            "logo": null,
+            "name": "Acme Outlet",
+            "signature_template": "{{agent.signature}}",
+            "subdomain": "acme-outlet",
+            "ticket_form_ids": [47, 33],
+            "updated_at": "2026-04-02T22:55:29Z",
+            "url": "https://acme.zendesk.com/api/v2/brands/360002783572.json"
+        });
+        let brand: Brand = serde_json::from_value(shown.clone()).unwrap();
+        assert_eq!(brand.subdomain, "acme-outlet");
+        assert!(brand.has_live_help_center());
+
+        let mut not_activated = shown.clone();
+        not_activated["help_center_state"] = json!("disabled");
+        let brand: Brand = serde_json::from_value(not_activated).unwrap();
+        assert!(!brand.has_live_help_center());
+
+        let mut none = shown;
+        none["has_help_center"] = json!(false);
+        let brand: Brand = serde_json::from_value(none).unwrap();
+        assert!(!brand.has_live_help_center());
     }
 }
