@@ -6,14 +6,15 @@ use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use deskmate_e2e_tests::{AwsResources, unique_name};
 use deskmate_shared::auth::TokenHash;
 use deskmate_shared::domain::{
-    AgentSettings, BotState, ConversationsAccount, HandoffIntent, Job, StoreConfig, StoreId,
-    Thread, TicketEvent,
+    AgentSettings, BotState, BridgeSession, ConversationsAccount, HandoffIntent, Job, StoreConfig,
+    StoreId, Thread, TicketEvent,
 };
 use deskmate_shared::queue::{JobQueue, SqsQueue};
 use deskmate_shared::secrets::{SecretStore, SecretVault, SecretsError, SecretsManagerStore};
 use deskmate_shared::state::{
-    BotStates, ClaimOutcome, ConversationsAccounts, DeliveryLog, DynamoState, HandoffLease,
-    HandoffStart, ReplyClaims, StateError, StoreDirectory, WidgetRoutes,
+    BotStates, BridgeSessions, ClaimOutcome, ConversationsAccounts, DeliveryLog, DynamoState,
+    HandoffLease, HandoffStart, ReplyClaims, SessionClaim, StateError, StoreDirectory,
+    WidgetRoutes,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -530,4 +531,110 @@ async fn a_knowledge_index_larger_than_an_item_is_saved_in_chunks_and_deleted_wi
     state.delete_store(&config).await.unwrap();
     assert!(knowledge_items(&aws, &id).await.is_empty());
     assert!(state.load_index(&config.id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn bridge_sessions_are_claimed_once_and_number_their_events_without_gaps() {
+    let aws = AwsResources::create().await;
+    let state = DynamoState::new(aws.dynamodb.clone(), &aws.table);
+    let acme = StoreId::parse("acme").unwrap();
+    let new = BridgeSession {
+        store_id: acme.clone(),
+        id: "chat-1".into(),
+        fingerprint: "f1".into(),
+        account: "acme".into(),
+        user_id: None,
+        conversation_id: None,
+        context_message_id: None,
+        handed_over: false,
+        ended: None,
+    };
+    let lease = Duration::from_secs(60);
+    // One at a time: moto's server does not serialise concurrent conditional writes to one
+    // item as DynamoDB does, so a race here would test moto, not the condition.
+    assert!(matches!(
+        state.claim_session(&new, "a", lease).await.unwrap(),
+        SessionClaim::Mine(_)
+    ));
+    assert_eq!(
+        state.claim_session(&new, "b", lease).await.unwrap(),
+        SessionClaim::Busy
+    );
+    let owner = "a";
+    let other = BridgeSession {
+        fingerprint: "f2".into(),
+        ..new.clone()
+    };
+    assert_eq!(
+        state.claim_session(&other, "c", lease).await.unwrap(),
+        SessionClaim::Conflict
+    );
+    let foreign = BridgeSession {
+        store_id: StoreId::parse("shoes").unwrap(),
+        ..new.clone()
+    };
+    assert_eq!(
+        state.claim_session(&foreign, "d", lease).await.unwrap(),
+        SessionClaim::Foreign
+    );
+    // Progress is saved by the lease holder only; the conversation then finds its session.
+    let progress = BridgeSession {
+        conversation_id: Some("conv-1".into()),
+        ..new.clone()
+    };
+    assert!(
+        state
+            .save_session(&progress, "someone-else", false)
+            .await
+            .is_err()
+    );
+    state.save_session(&progress, owner, true).await.unwrap();
+    assert_eq!(
+        state.session_of_conversation("conv-1").await.unwrap(),
+        Some(progress.clone())
+    );
+    assert!(matches!(
+        state.claim_session(&new, "e", lease).await.unwrap(),
+        SessionClaim::Open(_)
+    ));
+
+    // Each key twice: eight events, numbered 1..=8, each key once with its first number.
+    for round in 0..2 {
+        for i in 0..8u64 {
+            let key = format!("message:{i}");
+            let event = state
+                .record_event(
+                    &acme,
+                    "chat-1",
+                    &key,
+                    "agent.message",
+                    &serde_json::json!({"round": round}),
+                )
+                .await
+                .unwrap();
+            assert_eq!(event.seq, i + 1);
+            assert_eq!(event.data["round"], 0, "the first recording stays");
+        }
+    }
+    let logged = state.events_after(&acme, "chat-1", 0, 100).await.unwrap();
+    let seqs: Vec<u64> = logged.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=8).collect::<Vec<u64>>());
+    assert_eq!(
+        state
+            .events_after(&acme, "chat-1", 6, 100)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    // Ending keeps the first reason.
+    state
+        .end_session(&acme, "chat-1", "ticketClosed")
+        .await
+        .unwrap();
+    let ended = state
+        .end_session(&acme, "chat-1", "ended_by_caller")
+        .await
+        .unwrap();
+    assert_eq!(ended.ended.as_deref(), Some("ticketClosed"));
 }

@@ -1577,34 +1577,29 @@ impl BridgeSessions for DynamoState {
                 .await
                 .map_err(unavailable)?;
         }
+        let mut expression = String::from("SET doc = :doc");
         let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(bridge_pk(&session.store_id, &session.id)))
             .key("sk", s(SESSION_SK))
-            .update_expression(if finished {
-                "SET doc = :doc, opened = :true, lease_until = :zero"
-            } else {
-                "SET doc = :doc"
-            })
             .condition_expression("#owner = :owner")
             .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(":doc", Self::session_doc(session))
             .expression_attribute_values(":owner", s(owner));
         if finished {
+            expression.push_str(", opened = :true, lease_until = :zero");
             update = update
                 .expression_attribute_values(":true", AttributeValue::Bool(true))
                 .expression_attribute_values(":zero", n(0));
         }
         if let Some(conversation) = &session.conversation_id {
-            update = update.update_expression(if finished {
-                "SET doc = :doc, opened = :true, lease_until = :zero, conversation_id = :conversation"
-            } else {
-                "SET doc = :doc, conversation_id = :conversation"
-            });
+            // Kept beside the doc, so deleting the store finds the conversation's link.
+            expression.push_str(", conversation_id = :conversation");
             update = update.expression_attribute_values(":conversation", s(conversation.clone()));
         }
+        let update = update.update_expression(expression);
         match update.send().await {
             Ok(_) => Ok(()),
             Err(err) if condition_failed(&err) => Err(StateError::Unavailable(format!(

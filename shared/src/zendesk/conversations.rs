@@ -355,25 +355,27 @@ impl ConversationsClient {
     /// The app's integrations of these types (e.g. `web` for the brands' widgets), every page
     /// of them (the list is cursor-paginated, 25 a page unless asked for up to 100).
     pub async fn integrations(&self, types: &str) -> Result<Vec<Value>, ZendeskError> {
-        use super::support::{LIST_PAGE_SIZE, MAX_LIST_PAGES, next_page_url};
+        use super::support::LIST_PAGE_SIZE;
+        self.list_all(
+            format!("/integrations?filter[types]={types}&page[size]={LIST_PAGE_SIZE}"),
+            "integrations",
+        )
+        .await
+    }
+
+    /// Every item under `key` of a cursor-paginated list, from `path` on, page by page.
+    async fn list_all(&self, path: String, key: &str) -> Result<Vec<Value>, ZendeskError> {
+        use super::support::{MAX_LIST_PAGES, next_page_url};
         let mut found = Vec::new();
-        let mut next = Some(self.rest.url(&format!(
-            "/integrations?filter[types]={types}&page[size]={LIST_PAGE_SIZE}"
-        )));
+        let mut next = Some(self.rest.url(&path));
         let mut asked = Vec::new();
         while let Some(url) = next.take() {
             if asked.contains(&url) || asked.len() == MAX_LIST_PAGES {
-                tracing::warn!(pages = asked.len(), "integrations list cut");
+                tracing::warn!(pages = asked.len(), list = key, "list cut");
                 break;
             }
             let page: Value = self.rest.call(Method::GET, &url, None).await?;
-            found.extend(
-                page["integrations"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .cloned(),
-            );
+            found.extend(page[key].as_array().into_iter().flatten().cloned());
             next = next_page_url(&self.rest.base_url, &url, &page);
             asked.push(url);
         }
@@ -504,30 +506,18 @@ impl BridgeDesk for ConversationsClient {
     }
 
     async fn conversations_of(&self, user_id: &str) -> Result<Vec<Conversation>, ZendeskError> {
-        use super::support::{LIST_PAGE_SIZE, MAX_LIST_PAGES, next_page_url};
-        #[derive(Deserialize)]
-        struct Page {
-            #[serde(default)]
-            conversations: Vec<Conversation>,
-        }
-        let mut found = Vec::new();
-        let mut next = Some(self.rest.url(&format!(
+        use super::support::LIST_PAGE_SIZE;
+        let path = format!(
             "/conversations?filter[userId]={}&page[size]={LIST_PAGE_SIZE}",
             path_segment(user_id)?
-        )));
-        let mut asked = Vec::new();
-        while let Some(url) = next.take() {
-            if asked.contains(&url) || asked.len() == MAX_LIST_PAGES {
-                break;
-            }
-            let page: Value = self.rest.call(Method::GET, &url, None).await?;
-            let listed: Page = serde_json::from_value(page.clone())
-                .map_err(|err| ZendeskError::Malformed(err.to_string()))?;
-            found.extend(listed.conversations);
-            next = next_page_url(&self.rest.base_url, &url, &page);
-            asked.push(url);
-        }
-        Ok(found)
+        );
+        self.list_all(path, "conversations")
+            .await?
+            .into_iter()
+            .map(|c| {
+                serde_json::from_value(c).map_err(|err| ZendeskError::Malformed(err.to_string()))
+            })
+            .collect()
     }
 
     async fn create_conversation(
