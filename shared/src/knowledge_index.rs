@@ -1,17 +1,32 @@
 //! The retrieval index the knowledge agent answers from: passages (a markdown section, or a
 //! section of a Help Center article) ranked with BM25 over lightly stemmed words, with a title
-//! boost, a few customer-word synonyms and one-typo tolerance for longer words.
+//! boost, one-typo tolerance for longer words and the general customer vocabulary of
+//! `knowledge_index/vocabulary.rs` (stop words, synonyms, set phrases).
 //!
-//! Document frequencies and lengths are computed once, when the index is built (at sync time);
-//! the index is plain serde JSON, so a worker loads it once per cold start and only scores.
+//! On top of BM25:
+//! - a passage scores more the more of its article's title the question asks about;
+//! - articles written from one title template ("Shipping to Japan", "Our Lisbon store") form a
+//!   family: one of them answers only a question that names its subject and asks about the
+//!   family's matter, and the family counts as one document for idf;
+//! - a word the index does not know weighs in coverage like the rarest word (in an index that
+//!   knows enough words to tell), so a question about something else is not "covered" by the
+//!   one shop word it shares.
+//!
+//! Document frequencies, lengths and families are computed once, when the index is built (at
+//! sync time); the index is plain serde JSON, so a worker loads it once per cold start and only
+//! scores.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+mod vocabulary;
+
+use vocabulary::{PHRASES, STOPWORDS, SYNONYMS};
+
 /// Bumped whenever the index layout or the analysis (stemming, synonyms) changes, so an index
 /// built by another version is rebuilt rather than misread.
-pub const INDEX_FORMAT: u32 = 1;
+pub const INDEX_FORMAT: u32 = 2;
 
 /// BM25 parameters (the usual ones).
 const K1: f64 = 1.2;
@@ -20,18 +35,27 @@ const B: f64 = 0.75;
 const TITLE_BOOST: f64 = 3.0;
 /// A query word matched only through a one-letter typo counts this much.
 const TYPO_WEIGHT: f64 = 0.7;
-/// A word the index does not know weighs this share of the rarest word's idf in coverage.
+/// A word the index does not know weighs at least this share of the rarest word's idf in
+/// coverage, growing to the full idf in an index that knows 500 words (`KNOWN_VOCABULARY`).
 pub const UNKNOWN_WORD_WEIGHT: f64 = 0.35;
+const KNOWN_VOCABULARY: f64 = 500.0;
+/// Articles written from one title template form a family when there are at least this many.
+const FAMILY_SIZE: usize = 3;
+/// A family's subject is a name when some word of it is held by at most this many articles.
+const NAME_ARTICLES: usize = 4;
 /// Words this long (in letters) may match the vocabulary with one edit.
 const TYPO_MIN_LEN: usize = 5;
 
 /// The shipped answer rule (measured by `cargo run -p deskmate-shared --example
 /// knowledge_bench`): the best passage must score at least this much…
 pub const MIN_SCORE: f64 = 1.0;
-/// …match at least this share of the query's informative weight (idf of its known words)…
+/// …match at least this share of the query's informative weight (idf of its words, unknown
+/// words included)…
 pub const MIN_COVERAGE: f64 = 0.4;
-/// …and beat the best passage of any other topic by this factor.
-pub const MIN_MARGIN: f64 = 1.25;
+/// …and beat by this factor the best passage of any other topic that matches about as much of
+/// the question (its coverage at most [`MARGIN_COVERAGE_SLACK`] below).
+pub const MIN_MARGIN: f64 = 1.4;
+pub const MARGIN_COVERAGE_SLACK: f64 = 0.1;
 
 /// What a passage is made of: a title, its text, and where a customer can read it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +80,23 @@ pub struct KnowledgeIndex {
     /// Weighted length of each passage.
     lengths: Vec<f32>,
     average_length: f64,
+    /// The distinct terms of each passage's article title (the part before " › ").
+    #[serde(default)]
+    titles: Vec<Vec<String>>,
+    /// Families of articles written from one title template ("Shipping to …", "Our … store").
+    #[serde(default)]
+    families: Vec<Family>,
+    /// For each passage of a family's article: the family and the terms of the article's own
+    /// part of the title (the country, the city, the product).
+    #[serde(default)]
+    members: Vec<Option<Member>>,
+    /// Document frequencies for idf, counting a family's passages as one document (a hundred
+    /// "Shipping to …" pages do not make "shipping" a common word), and the document count.
+    /// (Defaults let an index of an older format load, to be found out by its `format`.)
+    #[serde(default)]
+    frequencies: BTreeMap<String, u32>,
+    #[serde(default)]
+    documents: u32,
 }
 
 /// A scored passage.
@@ -76,295 +117,6 @@ pub enum Verdict<'a> {
     NoMatch { best: Option<Hit<'a>> },
 }
 
-const STOPWORDS: &[&str] = &[
-    "a",
-    "about",
-    "after",
-    "again",
-    "all",
-    "also",
-    "am",
-    "an",
-    "and",
-    "any",
-    "anyone",
-    "are",
-    "as",
-    "at",
-    "be",
-    "been",
-    "before",
-    "being",
-    "but",
-    "by",
-    "can",
-    "cant",
-    "could",
-    "couldn",
-    "dear",
-    "did",
-    "didn",
-    "do",
-    "does",
-    "doesn",
-    "don",
-    "dont",
-    "else",
-    "even",
-    "for",
-    "from",
-    "get",
-    "got",
-    "great",
-    "guys",
-    "had",
-    "has",
-    "have",
-    "hello",
-    "hey",
-    "hi",
-    "how",
-    "i",
-    "id",
-    "if",
-    "im",
-    "in",
-    "into",
-    "is",
-    "isn",
-    "it",
-    "its",
-    "ive",
-    "just",
-    "know",
-    "let",
-    "like",
-    "ll",
-    "me",
-    "mine",
-    "much",
-    "my",
-    "need",
-    "no",
-    "not",
-    "now",
-    "of",
-    "ok",
-    "okay",
-    "on",
-    "one",
-    "or",
-    "our",
-    "out",
-    "please",
-    "pls",
-    "plz",
-    "regards",
-    "s",
-    "should",
-    "so",
-    "some",
-    "still",
-    "t",
-    "thank",
-    "thanks",
-    "that",
-    "the",
-    "their",
-    "them",
-    "then",
-    "there",
-    "these",
-    "they",
-    "thing",
-    "this",
-    "those",
-    "to",
-    "too",
-    "u",
-    "up",
-    "us",
-    "very",
-    "want",
-    "was",
-    "wasn",
-    "we",
-    "were",
-    "what",
-    "whats",
-    "when",
-    "where",
-    "which",
-    "while",
-    "who",
-    "why",
-    "will",
-    "with",
-    "would",
-    "yes",
-    "yet",
-    "you",
-    "your",
-    "cheers",
-    "ve",
-    "re",
-    "m",
-    "d",
-    "wondering",
-    "question",
-    "help",
-    "tell",
-    "there's",
-    "it's",
-    "i'm",
-    "i'd",
-    "i've",
-    "can't",
-    "don't",
-    "doesn't",
-    "didn't",
-    "isn't",
-    "wasn't",
-    "won't",
-    "again",
-    "maybe",
-    "really",
-    "way",
-    "already",
-    "another",
-    "other",
-    "anything",
-    "something",
-    "able",
-    "ago",
-    "sure",
-    "exactly",
-    "here",
-    "usually",
-    "enough",
-    "actually",
-    "quite",
-    "doesnt",
-    "isnt",
-    "cant",
-    "wont",
-    "didnt",
-    "won",
-    "hasnt",
-    "havent",
-    "cannot",
-    "lol",
-    "guys",
-    "hiya",
-    "good",
-    "morning",
-    "afternoon",
-    "evening",
-    "soon",
-    "possible",
-    "currently",
-    "today",
-    "yesterday",
-    "tomorrow",
-];
-
-/// Customer words mapped to the word help articles use (after stemming, both sides).
-const SYNONYMS: &[(&str, &str)] = &[
-    ("parcel", "packag"),
-    ("shipment", "packag"),
-    ("deliveri", "deliver"),
-    ("postag", "ship"),
-    ("send", "ship"),
-    ("sent", "ship"),
-    ("purchas", "order"),
-    ("bought", "order"),
-    ("buy", "order"),
-    ("money", "refund"),
-    ("reimburs", "refund"),
-    ("swap", "exchang"),
-    ("broken", "damag"),
-    ("broke", "damag"),
-    ("faulti", "defect"),
-    ("fault", "defect"),
-    ("login", "log"),
-    ("signin", "log"),
-    ("passwd", "password"),
-    ("cost", "price"),
-    ("fee", "price"),
-    ("charg", "price"),
-    ("expens", "price"),
-    ("cheap", "price"),
-    ("shop", "store"),
-    ("outlet", "store"),
-    ("branch", "store"),
-    ("location", "store"),
-    ("giftcard", "gift"),
-    ("voucher", "gift"),
-    ("coupon", "discount"),
-    ("promo", "discount"),
-    ("guarante", "warranti"),
-    ("fit", "size"),
-    ("late", "delay"),
-    ("delet", "close"),
-    ("remov", "close"),
-    ("gdpr", "privaci"),
-    ("data", "privaci"),
-    ("unsubscrib", "newslett"),
-    ("long", "time"),
-    ("quick", "time"),
-    ("fast", "time"),
-    ("day", "time"),
-    ("week", "time"),
-    ("abroad", "international"),
-    ("oversea", "international"),
-    ("countri", "international"),
-    ("using", "use"),
-    ("used", "use"),
-    ("daughter", "child"),
-    ("son", "child"),
-    ("girl", "child"),
-    ("boy", "child"),
-    ("toddler", "child"),
-    ("kid", "child"),
-    ("usa", "unitedstat"),
-    ("america", "unitedstat"),
-    ("uk", "unitedkingdom"),
-    ("britain", "unitedkingdom"),
-];
-
-/// Customer phrases rewritten before the words are split (whole words only).
-const PHRASES: &[(&str, &str)] = &[
-    ("where is my order", "track order"),
-    ("where s my order", "track order"),
-    ("where is my parcel", "track parcel"),
-    ("where is my package", "track package"),
-    ("send back", "return"),
-    ("send it back", "return"),
-    ("send them back", "return"),
-    ("sent back", "return"),
-    ("take back", "return"),
-    ("bring back", "return"),
-    ("money back", "refund"),
-    ("pick up", "collect"),
-    ("pick it up", "collect"),
-    ("picked up", "collected"),
-    ("sent out", "dispatched"),
-    ("send out", "dispatch"),
-    ("how much", "price"),
-    ("get here", "arrive"),
-    ("the us", "unitedstat"),
-    ("the states", "unitedstat"),
-    ("united states", "unitedstat"),
-    ("united kingdom", "unitedkingdom"),
-    ("the uk", "unitedkingdom"),
-    ("great britain", "unitedkingdom"),
-    ("log in", "login"),
-    ("sign in", "login"),
-    ("two factor", "two step"),
-    ("2fa", "two step"),
-    ("e mail", "email"),
-];
-
 /// A light English stemmer (a small Porter-like rule set): plurals, -ing, -ed, -ly, -ation,
 /// -ment, -ness, final -e and -y, and doubled final consonants.
 pub fn stem(word: &str) -> String {
@@ -374,25 +126,29 @@ pub fn stem(word: &str) -> String {
     }
     let len = |s: &str| s.chars().count();
     let has_vowel = |s: &str| s.chars().any(|c| "aeiouy".contains(c));
-    if len(&w) <= 3 {
+    if len(&w) <= 2 {
         return w;
     }
     // Plurals.
-    if let Some(s) = w.strip_suffix("sses") {
-        w = format!("{s}ss");
-    } else if let Some(s) = w.strip_suffix("ies") {
-        if len(s) >= 2 {
-            w = format!("{s}y");
+    if len(&w) > 3 {
+        if let Some(s) = w.strip_suffix("sses") {
+            w = format!("{s}ss");
+        } else if let Some(s) = w.strip_suffix("ies") {
+            if len(s) >= 2 {
+                w = format!("{s}y");
+            }
+        } else if w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is")
+        {
+            w.pop();
         }
-    } else if w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
-        w.pop();
     }
-    // Endings of verbs and adverbs; each keeps a stem of three letters with a vowel.
+    // Endings of verbs and adverbs; each keeps a stem of three letters with a vowel, or of two
+    // for a short verb ("used", "using" -> "us", as "use" is).
     let mut stripped = false;
     for suffix in ["ingly", "edly", "ing", "ed", "ly"] {
         if let Some(s) = w.strip_suffix(suffix)
-            && len(s) >= 3
             && has_vowel(s)
+            && (len(s) >= 3 || (len(s) == 2 && suffix.len() <= 3 && !s.ends_with('e')))
         {
             w = s.to_owned();
             stripped = true;
@@ -402,13 +158,13 @@ pub fn stem(word: &str) -> String {
     if stripped {
         let chars: Vec<char> = w.chars().collect();
         let n = chars.len();
-        if n >= 2 && chars[n - 1] == chars[n - 2] && !"aeiousz".contains(chars[n - 1]) {
+        if n >= 4 && chars[n - 1] == chars[n - 2] && !"aeiousz".contains(chars[n - 1]) {
             w.pop();
         }
     }
     for suffix in ["ational", "ation", "ment", "ness", "ful"] {
         if let Some(s) = w.strip_suffix(suffix)
-            && len(s) >= 4
+            && (len(s) >= 4 || (suffix == "ment" && len(s) == 3 && has_vowel(s)))
         {
             w = s.to_owned();
             let chars: Vec<char> = w.chars().collect();
@@ -419,16 +175,15 @@ pub fn stem(word: &str) -> String {
             break;
         }
     }
-    if len(&w) > 3 && (w.ends_with('e') || w.ends_with('y')) {
+    if (len(&w) >= 3 && w.ends_with('e')) || (len(&w) > 3 && w.ends_with('y')) {
         w.pop();
     }
     w
 }
 
-/// The index terms of `text`: lowercased words without stop words or bare numbers, stemmed,
-/// with synonyms mapped to the articles' words.
+/// The index terms of `text`: lowercased words without stop words or numbers, stemmed, with
+/// customer phrases and synonyms mapped to the articles' words.
 pub fn analyse(text: &str) -> Vec<String> {
-    let synonyms: &HashMap<&str, &str> = synonyms();
     let mut words: String = text
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { ' ' })
@@ -446,27 +201,52 @@ pub fn analyse(text: &str) -> Vec<String> {
             words = words.replace(&pattern, &format!(" {replacement} "));
         }
     }
-    words
-        .split_whitespace()
-        .filter(|word| {
-            word.chars().count() > 1
-                && !word.chars().all(|c| c.is_ascii_digit())
-                && !STOPWORDS.contains(word)
-        })
-        .map(|word| {
-            let stemmed = stem(word);
-            match synonyms.get(stemmed.as_str()) {
-                Some(canonical) => (*canonical).to_owned(),
-                None => stemmed,
-            }
-        })
-        .collect()
+    let vocabulary = vocabulary_tables();
+    let mut terms = Vec::new();
+    // What follows "instead of" / "rather than" is what the customer does not ask about.
+    let mut skip_next = false;
+    let mut previous = "";
+    for word in words.split_whitespace() {
+        let instead = matches!((previous, word), ("instead", "of") | ("rather", "than"));
+        previous = word;
+        if instead {
+            skip_next = true;
+            continue;
+        }
+        if word.chars().count() <= 1
+            || word.chars().any(|c| c.is_ascii_digit())
+            || vocabulary.stopwords.contains(word)
+        {
+            continue;
+        }
+        if std::mem::take(&mut skip_next) {
+            continue;
+        }
+        let stemmed = stem(word);
+        terms.push(match vocabulary.synonyms.get(&stemmed) {
+            Some(canonical) => canonical.clone(),
+            None => stemmed,
+        });
+    }
+    terms
 }
 
-fn synonyms() -> &'static HashMap<&'static str, &'static str> {
-    static MAP: std::sync::OnceLock<HashMap<&'static str, &'static str>> =
-        std::sync::OnceLock::new();
-    MAP.get_or_init(|| SYNONYMS.iter().copied().collect())
+struct VocabularyTables {
+    stopwords: HashSet<&'static str>,
+    /// Stem of a customer word -> stem of the article word.
+    synonyms: HashMap<String, String>,
+}
+
+fn vocabulary_tables() -> &'static VocabularyTables {
+    static TABLES: std::sync::OnceLock<VocabularyTables> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| VocabularyTables {
+        stopwords: STOPWORDS.split_whitespace().collect(),
+        synonyms: SYNONYMS
+            .iter()
+            .map(|(customer, article)| (stem(customer), stem(article)))
+            .filter(|(customer, article)| customer != article)
+            .collect(),
+    })
 }
 
 /// True when `a` and `b` are one insertion, deletion, substitution or transposition apart.
@@ -667,11 +447,176 @@ fn decode_entities(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// A family's article: the family, and the terms of the article's own part of the title.
+type Member = (u32, Vec<String>);
+
+/// The article's title in a passage's title ("Article › Section").
+fn article_title(title: &str) -> &str {
+    title.split(" › ").next().unwrap_or(title)
+}
+
+/// Articles whose titles follow one template, "Shipping to Japan", "Shipping to Brazil", ….
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Family {
+    /// The template's own terms ("ship").
+    template: Vec<String>,
+    /// The terms at least half of the family's articles hold ("ship", "customs", "express").
+    common: Vec<String>,
+    /// The terms of every article's own part of the title ("japan", "brazil").
+    subjects: Vec<String>,
+}
+
+/// Families of articles whose titles follow one template: at least [`FAMILY_SIZE`] articles
+/// whose titles share two or more words and differ in one span of at most four words that names
+/// something few articles mention ("Shipping to Japan", "Shipping to the United States"; not
+/// "Buying a gift card", "Using a gift card"). `held` is each passage's terms. Returns the
+/// families and, per passage, its family and the terms of its title's span.
+fn families(passages: &[Passage], held: &[HashSet<String>]) -> (Vec<Family>, Vec<Option<Member>>) {
+    // Articles: the passages sharing a URL (a markdown section is an article of its own).
+    let mut articles: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut by_url: HashMap<&str, usize> = HashMap::new();
+    for (i, passage) in passages.iter().enumerate() {
+        let title = article_title(&passage.title);
+        let article = match passage.url.as_deref() {
+            Some(url) => *by_url.entry(url).or_insert_with(|| {
+                articles.push((title.to_owned(), Vec::new()));
+                articles.len() - 1
+            }),
+            None => {
+                articles.push((title.to_owned(), Vec::new()));
+                articles.len() - 1
+            }
+        };
+        articles[article].1.push(i);
+    }
+    let words = |title: &str| -> Vec<String> {
+        title
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    // Every (prefix, suffix) template of each title, with the span it leaves out.
+    let templates = |title: &[String]| {
+        let n = title.len();
+        let mut out = Vec::new();
+        for start in 0..n {
+            for end in start + 1..=n.min(start + 4) {
+                if start + (n - end) >= 2 {
+                    out.push((
+                        (title[..start].join(" "), title[end..].join(" ")),
+                        title[start..end].join(" "),
+                    ));
+                }
+            }
+        }
+        out
+    };
+    let titles: Vec<Vec<String>> = articles.iter().map(|(title, _)| words(title)).collect();
+    let mut count: HashMap<(String, String), usize> = HashMap::new();
+    for title in &titles {
+        let mut seen = HashSet::new();
+        for (template, _) in templates(title) {
+            if seen.insert(template.clone()) {
+                *count.entry(template).or_default() += 1;
+            }
+        }
+    }
+    // Each article takes its most specific template that enough titles share.
+    let mut chosen: HashMap<(String, String), Vec<(usize, String)>> = HashMap::new();
+    for (article, title) in titles.iter().enumerate() {
+        let best = templates(title)
+            .into_iter()
+            .filter(|(template, _)| count[template] >= FAMILY_SIZE)
+            .max_by_key(|((prefix, suffix), _)| {
+                (
+                    count[&(prefix.clone(), suffix.clone())],
+                    prefix.len() + suffix.len(),
+                )
+            });
+        if let Some((template, span)) = best {
+            chosen.entry(template).or_default().push((article, span));
+        }
+    }
+    // How many articles hold each term: a family's subjects are names (a country, a product)
+    // that few articles mention, not words most of them use ("Using a gift card").
+    let mut held_by: HashMap<&str, usize> = HashMap::new();
+    for (_, article) in &articles {
+        let mut terms = HashSet::new();
+        for &passage in article {
+            terms.extend(held[passage].iter().map(String::as_str));
+        }
+        for term in terms {
+            *held_by.entry(term).or_default() += 1;
+        }
+    }
+    let is_name = |span: &str| {
+        analyse(span)
+            .iter()
+            .any(|term| held_by.get(term.as_str()).copied().unwrap_or(0) <= NAME_ARTICLES)
+    };
+    let chosen: Vec<_> = chosen
+        .into_iter()
+        .map(|(template, family)| {
+            let family: Vec<_> = family
+                .into_iter()
+                .filter(|(_, span)| is_name(span))
+                .collect();
+            (template, family)
+        })
+        .collect();
+    let mut families = Vec::new();
+    let mut members = vec![None; passages.len()];
+    let mut templates: Vec<_> = chosen.into_iter().collect();
+    templates.sort();
+    for ((prefix, suffix), family) in templates {
+        if family.len() < FAMILY_SIZE {
+            continue;
+        }
+        let mut subjects = Vec::new();
+        let id = families.len() as u32;
+        let mut in_articles: HashMap<&str, usize> = HashMap::new();
+        for (article, span) in &family {
+            let mut terms = HashSet::new();
+            for &passage in &articles[*article].1 {
+                terms.extend(held[passage].iter().map(String::as_str));
+            }
+            for term in terms {
+                *in_articles.entry(term).or_default() += 1;
+            }
+            let subject = analyse(span);
+            subjects.extend(subject.iter().cloned());
+            for &passage in &articles[*article].1 {
+                members[passage] = Some((id, subject.clone()));
+            }
+        }
+        let mut common: Vec<String> = in_articles
+            .into_iter()
+            .filter(|(_, n)| 2 * n >= family.len())
+            .map(|(term, _)| term.to_owned())
+            .collect();
+        common.sort();
+        subjects.sort();
+        subjects.dedup();
+        let mut template = analyse(&format!("{prefix} {suffix}"));
+        template.sort();
+        template.dedup();
+        families.push(Family {
+            template,
+            common,
+            subjects,
+        });
+    }
+    (families, members)
+}
+
 impl KnowledgeIndex {
     /// Builds the index: term frequencies, lengths and document frequencies, once.
     pub fn build(passages: Vec<Passage>) -> Self {
         let mut postings: BTreeMap<String, Vec<(u32, f32)>> = BTreeMap::new();
         let mut lengths = Vec::with_capacity(passages.len());
+        let mut titles = Vec::with_capacity(passages.len());
+        let mut held: Vec<HashSet<String>> = Vec::with_capacity(passages.len());
         for (i, passage) in passages.iter().enumerate() {
             let mut counts: HashMap<String, f64> = HashMap::new();
             let mut length = 0.0;
@@ -679,11 +624,16 @@ impl KnowledgeIndex {
                 *counts.entry(term).or_default() += TITLE_BOOST;
                 length += TITLE_BOOST;
             }
+            let mut title = analyse(article_title(&passage.title));
+            title.sort();
+            title.dedup();
+            titles.push(title);
             for term in analyse(&passage.text) {
                 *counts.entry(term).or_default() += 1.0;
                 length += 1.0;
             }
             lengths.push(length as f32);
+            held.push(counts.keys().cloned().collect());
             for (term, count) in counts {
                 postings
                     .entry(term)
@@ -699,12 +649,33 @@ impl KnowledgeIndex {
         } else {
             (lengths.iter().map(|l| *l as f64).sum::<f64>() / lengths.len() as f64).max(1.0)
         };
+        let (families, members) = families(&passages, &held);
+        let unit = |passage: u32| match &members[passage as usize] {
+            Some((family, _)) => passages.len() as u32 + family,
+            None => passage,
+        };
+        let documents = (0..passages.len() as u32)
+            .map(unit)
+            .collect::<HashSet<_>>()
+            .len() as u32;
+        let frequencies = postings
+            .iter()
+            .map(|(term, list)| {
+                let units: HashSet<u32> = list.iter().map(|(p, _)| unit(*p)).collect();
+                (term.clone(), units.len() as u32)
+            })
+            .collect();
         Self {
             format: INDEX_FORMAT,
             passages,
             postings,
             lengths,
             average_length,
+            titles,
+            families,
+            members,
+            frequencies,
+            documents,
         }
     }
 
@@ -722,8 +693,8 @@ impl KnowledgeIndex {
     }
 
     fn idf(&self, term: &str) -> f64 {
-        let n = self.passages.len() as f64;
-        let df = self.postings.get(term).map_or(0, |p| p.len()) as f64;
+        let n = self.documents as f64;
+        let df = self.frequencies.get(term).copied().unwrap_or(0) as f64;
         ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
     }
 
@@ -765,15 +736,22 @@ impl KnowledgeIndex {
         (terms, unknown)
     }
 
-    /// Every passage that shares a word with `question`, best first. A hit's coverage is the
-    /// share of the query's weight (idf) it matched; a word the index does not know weighs
-    /// [`UNKNOWN_WORD_WEIGHT`] of the rarest word's idf, so a question about something else
-    /// ("vegan bags") does not look covered by the words it shares.
+    /// Every passage that shares a word with `question` (a family's passage only when the
+    /// question names its subject and the family's matter), best first. A hit's coverage is the
+    /// share of the query's weight (idf) it matched; a word the index does not know weighs up to
+    /// the rarest word's idf (at least [`UNKNOWN_WORD_WEIGHT`] of it), so a question about
+    /// something else ("vegan bags") does not look covered by the words it shares.
     pub fn search(&self, question: &str) -> Vec<Hit<'_>> {
+        self.rank(question).0
+    }
+
+    /// [`KnowledgeIndex::search`], with the terms the question asked and how many of its words
+    /// the index does not know.
+    fn rank(&self, question: &str) -> (Vec<Hit<'_>>, HashSet<String>, usize) {
         let (terms, unknown) = self.query_terms(question);
         let rarest = self.idf("");
         let total_weight: f64 = terms.iter().map(|(t, w)| w * self.idf(t)).sum::<f64>()
-            + unknown as f64 * UNKNOWN_WORD_WEIGHT * rarest;
+            + unknown as f64 * self.unknown_word_weight() * rarest;
         let mut scores: HashMap<u32, (f64, f64)> = HashMap::new();
         for (term, weight) in &terms {
             let idf = self.idf(term);
@@ -786,11 +764,13 @@ impl KnowledgeIndex {
                 entry.1 += weight * idf;
             }
         }
+        let asked: HashSet<&str> = terms.iter().map(|(t, _)| t.as_str()).collect();
         let mut hits: Vec<Hit<'_>> = scores
             .into_iter()
+            .filter(|(passage, _)| self.family_allows(*passage as usize, &asked))
             .map(|(passage, (score, matched))| Hit {
                 passage: &self.passages[passage as usize],
-                score,
+                score: score * (1.0 + self.title_coverage(passage as usize, &asked)),
                 coverage: if total_weight > 0.0 {
                     matched / total_weight
                 } else {
@@ -803,7 +783,59 @@ impl KnowledgeIndex {
                 .total_cmp(&a.score)
                 .then_with(|| a.passage.title.cmp(&b.passage.title))
         });
-        hits
+        let asked = asked.into_iter().map(str::to_owned).collect();
+        (hits, asked, unknown)
+    }
+
+    /// How much a word the index does not know weighs, as a share of the rarest word's idf: a
+    /// large Help Center knows the words of its matters, so a word it has never seen means the
+    /// question is about something else; a short knowledge file knows few words, and a word it
+    /// lacks says little.
+    fn unknown_word_weight(&self) -> f64 {
+        let known = self.postings.len() as f64 / KNOWN_VOCABULARY;
+        known.clamp(UNKNOWN_WORD_WEIGHT, 1.0)
+    }
+
+    /// True when the question asks about a family's matter ("a store", "shipping") for a
+    /// subject the index has no article for: it names none of the family's subjects and holds
+    /// a word the index does not know ("Will you open a store in Tokyo?").
+    fn names_unknown_subject(&self, asked: &HashSet<String>, unknown: usize) -> bool {
+        unknown > 0
+            && self.families.iter().any(|family| {
+                family.template.iter().any(|term| asked.contains(term))
+                    && !family.subjects.iter().any(|term| asked.contains(term))
+            })
+    }
+
+    /// A passage of a family's article answers only a question that names the article's own
+    /// subject (the country of "Shipping to Japan") and asks about something the family is
+    /// about (a word most of its articles hold, "shipping", "customs"): "Is there free
+    /// shipping?" is not about Japan, and "the weather in Lisbon" is not about our Lisbon store.
+    fn family_allows(&self, passage: usize, asked: &HashSet<&str>) -> bool {
+        let Some(Some((family, subject))) = self.members.get(passage) else {
+            return true;
+        };
+        subject.iter().any(|term| asked.contains(term.as_str()))
+            && self.families[*family as usize]
+                .common
+                .iter()
+                .any(|term| asked.contains(term.as_str()) && !subject.contains(term))
+    }
+
+    /// The share of its article's title (by idf) that the question asks about: a question
+    /// asks for what an article's title names ("Using a gift card", "Click and collect"), and
+    /// an article whose title names something else it does not ask about ("Are shipping costs
+    /// refunded?" for "how much is postage") answers it less.
+    fn title_coverage(&self, passage: usize, asked: &HashSet<&str>) -> f64 {
+        let (mut matched, mut total) = (0.0, 0.0);
+        for term in self.titles.get(passage).into_iter().flatten() {
+            let weight = self.idf(term);
+            total += weight;
+            if asked.contains(term.as_str()) {
+                matched += weight;
+            }
+        }
+        if total > 0.0 { matched / total } else { 0.0 }
     }
 
     /// The passage that answers `question` under the shipped rule, or why none does.
@@ -819,16 +851,26 @@ impl KnowledgeIndex {
         min_coverage: f64,
         min_margin: f64,
     ) -> Verdict<'_> {
-        let mut hits = self.search(question).into_iter();
+        let (hits, asked, unknown) = self.rank(question);
+        let mut hits = hits.into_iter();
         let Some(best) = hits.next() else {
             return Verdict::NoMatch { best: None };
         };
+        if self.names_unknown_subject(&asked, unknown) {
+            return Verdict::NoMatch { best: Some(best) };
+        }
+        // Another topic competes when it matches about as much of the question: one that
+        // matches clearly less ("Changing your email address" for a change of delivery
+        // address) is a weaker answer, not a second meaning.
         let runner_up = hits
-            .find(|hit| hit.passage.topic != best.passage.topic)
+            .find(|hit| {
+                hit.passage.topic != best.passage.topic
+                    && hit.coverage >= best.coverage - MARGIN_COVERAGE_SLACK
+            })
             .map_or(0.0, |hit| hit.score);
         // A small knowledge file cannot reach the score a large Help Center can: no word is
         // rare in two sections. The floor is at most half of what one rare word is worth here.
-        let rare_word = ((self.passages.len() as f64 - 0.5) / 1.5 + 1.0).ln();
+        let rare_word = ((self.documents as f64 - 0.5) / 1.5 + 1.0).ln();
         let min_score = min_score.min(rare_word / 2.0);
         if best.score >= min_score
             && best.coverage >= min_coverage
@@ -862,6 +904,22 @@ mod tests {
             assert_eq!(stem(a), stem(b), "{a} / {b}");
         }
         assert_ne!(stem("order"), stem("shipping"));
+    }
+
+    #[test]
+    fn synonyms_lead_to_article_words_in_one_step() {
+        let targets: HashSet<String> = SYNONYMS.iter().map(|(_, to)| stem(to)).collect();
+        for (from, to) in SYNONYMS {
+            let from = stem(from);
+            assert!(
+                from == stem(to) || !targets.contains(&from),
+                "{from} is itself a synonym's target"
+            );
+            assert!(
+                !STOPWORDS.split_whitespace().any(|w| w == *to),
+                "{to} is a stop word"
+            );
+        }
     }
 
     #[test]
@@ -919,5 +977,119 @@ mod tests {
             index.answer("Do you sponsor local football teams?"),
             Verdict::NoMatch { .. }
         ));
+    }
+
+    #[test]
+    fn customer_words_meet_the_articles_words() {
+        assert_eq!(analyse("how much is postage"), analyse("price shipping"));
+        assert_eq!(analyse("I want to swap it"), analyse("exchange"));
+        assert_eq!(analyse("Can I pick it up?"), analyse("collect"));
+        assert_eq!(analyse("using"), analyse("use"));
+        assert_eq!(analyse("adding"), analyse("add"));
+        // Numbers, number words and what comes after "instead of" say nothing.
+        assert_eq!(analyse("2 refunds, three 120cm"), analyse("refund"));
+        assert_eq!(
+            analyse("return it in store instead of posting it"),
+            analyse("return store")
+        );
+    }
+
+    fn help_center() -> KnowledgeIndex {
+        let mut passages = Vec::new();
+        let mut article = |title: &str, html: &str, topic: &str| {
+            let url = format!("https://hc/{}", passages.len());
+            passages.extend(article_passages(title, html, &url, topic));
+        };
+        for (country, days) in [("Japan", 9), ("Brazil", 20), ("Canada", 10), ("Mexico", 14)] {
+            article(
+                &format!("Shipping to {country}"),
+                &format!(
+                    "<h2>Shipping times</h2><p>Standard shipping to {country} takes {days} \
+                     business days.</p><h2>Customs</h2><p>Duties are charged on delivery.</p>"
+                ),
+                "shipping",
+            );
+        }
+        for city in ["Lisbon", "Madrid", "Paris"] {
+            article(
+                &format!("Our {city} store"),
+                &format!("<p>Our {city} store opens Monday to Saturday, 10:00 to 20:00.</p>"),
+                "stores",
+            );
+        }
+        article(
+            "Shipping costs",
+            "<p>Standard shipping is free on orders over 50 EUR.</p>",
+            "shipping",
+        );
+        article(
+            "Returning an item",
+            "<p>Return unworn items within 30 days; print the label in your account.</p>",
+            "returns",
+        );
+        article(
+            "Gift cards",
+            "<p>Gift cards never expire and work online and in our stores.</p>",
+            "gift-cards",
+        );
+        let words: String = (0..KNOWN_VOCABULARY as usize)
+            .map(|i| {
+                format!(
+                    "filler{} ",
+                    ["a", "b", "c", "d", "e"][i % 5].repeat(i / 5 + 1)
+                )
+            })
+            .collect();
+        article("Glossary", &format!("<p>{words}</p>"), "glossary");
+        KnowledgeIndex::build(passages)
+    }
+
+    fn answered(index: &KnowledgeIndex, question: &str) -> Option<String> {
+        match index.answer(question) {
+            Verdict::Answer(hit) => Some(hit.passage.title.clone()),
+            Verdict::NoMatch { .. } => None,
+        }
+    }
+
+    #[test]
+    fn families_answer_only_for_their_subject() {
+        let index = help_center();
+        assert_eq!(
+            answered(&index, "how long does delivery to Brazil take?").as_deref(),
+            Some("Shipping to Brazil › Shipping times")
+        );
+        assert_eq!(
+            answered(&index, "what time does the Madrid shop open?").as_deref(),
+            Some("Our Madrid store")
+        );
+        // A question that names no country is not about one.
+        assert_eq!(
+            answered(&index, "is shipping free?").as_deref(),
+            Some("Shipping costs")
+        );
+        // A page's subject alone is not a question about the page's matter.
+        assert_eq!(answered(&index, "What's the weather like in Lisbon?"), None);
+        // The family's matter for a subject no article has.
+        assert_eq!(answered(&index, "Will you open a store in Tokyo?"), None);
+    }
+
+    #[test]
+    fn unknown_words_weigh_in_a_large_index_only() {
+        let index = help_center();
+        assert!(index.unknown_word_weight() >= 1.0);
+        assert_eq!(
+            answered(&index, "do gift cards expire?").as_deref(),
+            Some("Gift cards")
+        );
+        assert_eq!(answered(&index, "do you sell vegan gift wrap?"), None);
+        let small = KnowledgeIndex::from_markdown(
+            "# Shipping\nWe ship worldwide within 3 business days.\n\
+             # Returns\nReturn any item within 30 days for a full refund.\n",
+        );
+        assert!(small.unknown_word_weight() < 0.5);
+        assert_eq!(
+            answered(&small, "How do returns work?").as_deref(),
+            Some("Returns")
+        );
     }
 }
