@@ -363,6 +363,21 @@ impl ConversationsClient {
         .await
     }
 
+    /// `POST …/conversations/{id}/messages` with `body`; the answer is `{"messages": [...]}`.
+    async fn post_message_body(
+        &self,
+        conversation_id: &str,
+        body: &Value,
+    ) -> Result<Value, ZendeskError> {
+        self.rest
+            .call(
+                Method::POST,
+                &self.conversation_url(conversation_id, "/messages")?,
+                Some(body),
+            )
+            .await
+    }
+
     /// Every item under `key` of a cursor-paginated list, from `path` on, page by page.
     async fn list_all(&self, path: String, key: &str) -> Result<Vec<Value>, ZendeskError> {
         use super::support::{MAX_LIST_PAGES, next_page_url};
@@ -428,14 +443,7 @@ impl ConversationDesk for ConversationsClient {
             "content": {"type": "text", "markdownText": message.markdown},
             "metadata": message.metadata,
         });
-        let _: Value = self
-            .rest
-            .call(
-                Method::POST,
-                &self.conversation_url(conversation_id, "/messages")?,
-                Some(&body),
-            )
-            .await?;
+        self.post_message_body(conversation_id, &body).await?;
         Ok(())
     }
 
@@ -574,14 +582,7 @@ impl BridgeDesk for ConversationsClient {
             }
         };
         let body = json!({ "author": author, "content": content, "metadata": message.metadata });
-        let posted: Value = self
-            .rest
-            .call(
-                Method::POST,
-                &self.conversation_url(conversation_id, "/messages")?,
-                Some(&body),
-            )
-            .await?;
+        let posted = self.post_message_body(conversation_id, &body).await?;
         posted["messages"][0]["id"]
             .as_str()
             .map(str::to_owned)
