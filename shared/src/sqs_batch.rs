@@ -84,8 +84,8 @@ impl FailurePolicy {
             }
             verdict => verdict,
         };
-        match (verdict, &self.dead_letters) {
-            (Verdict::Retry, _) => {
+        match verdict {
+            Verdict::Retry => {
                 let wait = self.schedule.backoff(receive_count(message));
                 tracing::warn!(error = %error, retry_in_s = wait.as_secs(), "job failed; retrying");
                 if let Some(handle) = &message.receipt_handle
@@ -95,28 +95,42 @@ impl FailurePolicy {
                 }
                 Err(())
             }
-            (Verdict::DeadLetter, Some(dead_letters)) => {
+            verdict => {
                 let body = message.body.as_deref().unwrap_or_default();
-                match dead_letters.dead_letter(body, &error.to_string()).await {
-                    Ok(()) => {
-                        crate::measures::dead_lettered(store);
-                        tracing::error!(error = %error, "job cannot succeed; sent to the dead-letter queue for a human");
-                        Ok(())
-                    }
-                    Err(err) => {
+                self.give_up(verdict, body, store, &error)
+                    .await
+                    .map_err(|err| {
                         tracing::error!(error = %error, dead_letter_error = %err, "job cannot succeed and the dead-letter queue failed; retrying");
-                        Err(())
-                    }
-                }
+                    })
             }
-            (Verdict::DeadLetter, None) => {
-                self.unanswered.fetch_add(1, Ordering::SeqCst);
-                crate::measures::unanswered(store);
-                tracing::error!(alert = UNANSWERED_ALERT, error = %error, "the thread could not be handed to a human");
-                Ok(())
-            }
+        }
+    }
+
+    /// What becomes of a job no retry will help (`verdict` is not a retry): the dead-letter
+    /// queue, where a human takes over; without one (the dead-letter consumer itself) the
+    /// unanswered alert. A job that is not Deskmate's to act on is dropped with an error.
+    async fn give_up(
+        &self,
+        verdict: Verdict,
+        body: &str,
+        store: &str,
+        error: &JobError,
+    ) -> Result<(), QueueError> {
+        match (verdict, &self.dead_letters) {
             (Verdict::Drop, _) => {
                 tracing::error!(error = %error, "job dropped: not Deskmate's to act on");
+                Ok(())
+            }
+            (_, Some(dead_letters)) => {
+                dead_letters.dead_letter(body, &error.to_string()).await?;
+                crate::measures::dead_lettered(store);
+                tracing::error!(error = %error, "job cannot succeed; sent to the dead-letter queue for a human");
+                Ok(())
+            }
+            (_, None) => {
+                self.unanswered.fetch_add(1, Ordering::SeqCst);
+                crate::measures::unanswered(store);
+                tracing::error!(alert = UNANSWERED_ALERT, error = %error, job = %body, "the thread could not be handed to a human");
                 Ok(())
             }
         }
@@ -136,26 +150,12 @@ impl FailurePolicy {
     ) -> Result<(), QueueError> {
         let body = serde_json::to_string(job).expect("jobs always serialise");
         let store = job.store_id().map_or_else(String::new, ToString::to_string);
-        match (error.verdict(), &self.dead_letters) {
-            (Verdict::Retry, _) => {
+        match error.verdict() {
+            Verdict::Retry => {
                 tracing::warn!(error = %error, kind = job.kind(), "a batched job failed; queued again on its own");
                 queue.enqueue(job, self.schedule.backoff(1)).await
             }
-            (Verdict::DeadLetter, Some(dead_letters)) => {
-                tracing::error!(error = %error, kind = job.kind(), "a batched job cannot succeed; sent to the dead-letter queue");
-                crate::measures::dead_lettered(&store);
-                dead_letters.dead_letter(&body, &error.to_string()).await
-            }
-            (Verdict::DeadLetter, None) => {
-                self.unanswered.fetch_add(1, Ordering::SeqCst);
-                crate::measures::unanswered(&store);
-                tracing::error!(alert = UNANSWERED_ALERT, error = %error, job = %body, "the thread could not be handed to a human");
-                Ok(())
-            }
-            (Verdict::Drop, _) => {
-                tracing::error!(error = %error, job = %body, "job dropped: not Deskmate's to act on");
-                Ok(())
-            }
+            verdict => self.give_up(verdict, &body, &store, &error).await,
         }
     }
 }
