@@ -160,18 +160,22 @@ impl FailurePolicy {
     }
 }
 
+/// Runs every message of the batch at once, each decoded once and in its own span, and
+/// applies the failure policy; answers exactly the messages to retry.
 pub async fn process_batch<F, Fut>(
     event: SqsEvent,
     policy: &FailurePolicy,
     process: F,
 ) -> SqsBatchResponse
 where
-    F: Fn(SqsMessage) -> Fut,
+    F: Fn(Job, SqsMessage) -> Fut,
     Fut: Future<Output = Result<Outcome, JobError>>,
 {
     let results = join_all(event.records.into_iter().map(|message| {
         let message_id = message.message_id.clone().unwrap_or_default();
-        let (store_id, thread) = decode_job(&message)
+        let decoded = decode_job(&message);
+        let (store_id, thread) = decoded
+            .as_ref()
             .map(|job| {
                 let store = job.store_id().map_or("-".to_owned(), ToString::to_string);
                 let thread = job.thread().map_or("-".to_owned(), |t| t.to_string());
@@ -179,9 +183,14 @@ where
             })
             .unwrap_or_default();
         let span = tracing::info_span!("sqs_message", %message_id, %store_id, %thread);
-        let work = process(message.clone());
+        // The message stays here for the policy; the consumer gets its own copy.
+        let work = decoded.map(|job| process(job, message.clone()));
         async move {
-            let settled = match work.await {
+            let result = match work {
+                Ok(work) => work.await,
+                Err(error) => Err(error),
+            };
+            let settled = match result {
                 Ok(outcome) => {
                     crate::measures::job_done(&store_id, outcome.kind());
                     tracing::info!(outcome = outcome.kind(), detail = ?outcome, "job done");
@@ -216,6 +225,7 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
+    use crate::domain::Thread;
     use crate::queue::QueueError;
     use crate::zendesk::ZendeskError;
 
@@ -242,11 +252,16 @@ mod tests {
         }
     }
 
-    fn message(id: &str, receives: u32) -> SqsMessage {
+    fn message(id: &str, receives: u32, ticket_id: u64) -> SqsMessage {
+        let job = Job::Ticket {
+            store_id: crate::domain::StoreId::parse("acme").unwrap(),
+            ticket_id,
+            event: crate::domain::TicketEvent::CommentAdded,
+        };
         let mut message = SqsMessage::default();
         message.message_id = Some(id.into());
         message.receipt_handle = Some(format!("handle-{id}"));
-        message.body = Some(id.into());
+        message.body = Some(serde_json::to_string(&job).unwrap());
         message
             .attributes
             .insert("ApproximateReceiveCount".into(), receives.to_string());
@@ -264,17 +279,25 @@ mod tests {
         };
         let mut event = SqsEvent::default();
         event.records = vec![
-            message("ok", 1),
-            message("flaky", 2),
-            message("refused", 1),
-            message("", 1),
-            message("stray", 1),
+            message("ok", 1, 1),
+            message("flaky", 2, 2),
+            message("refused", 1, 3),
+            message("", 1, 2),
+            message("stray", 1, 5),
         ];
-        let response = process_batch(event, &policy, |message| async move {
-            match message.body.as_deref().unwrap_or_default() {
-                "ok" => Ok(Outcome::Welcomed),
-                "flaky" | "" => Err(JobError::Zendesk(ZendeskError::Unavailable("503".into()))),
-                "refused" => Err(JobError::Zendesk(ZendeskError::Forbidden("no".into()))),
+        // The ticket id says what the job comes to; a body that is no job is not processed.
+        let mut garbled = message("garbled", 1, 0);
+        garbled.body = Some("not a job".into());
+        event.records.push(garbled);
+        let response = process_batch(event, &policy, |job, _| async move {
+            match job.thread() {
+                Some(Thread::Ticket(1)) => Ok(Outcome::Welcomed),
+                Some(Thread::Ticket(2)) => {
+                    Err(JobError::Zendesk(ZendeskError::Unavailable("503".into())))
+                }
+                Some(Thread::Ticket(3)) => {
+                    Err(JobError::Zendesk(ZendeskError::Forbidden("no".into())))
+                }
                 _ => Err(JobError::NotActionable("store gone".into())),
             }
         })

@@ -10,7 +10,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use deskmate_shared::domain::{Job, Thread};
 use deskmate_shared::failure::{JobError, Outcome, RetrySchedule};
 use deskmate_shared::handoff::{Escalations, HandoffOutcome, HandoffRequest, MAX_NOTE_ATTEMPTS};
-use deskmate_shared::sqs_batch::{FailurePolicy, decode_job, failure_of, process_batch};
+use deskmate_shared::sqs_batch::{FailurePolicy, failure_of, process_batch};
 
 /// The `alert` field of the log line for a bridge event its caller's webhook never took.
 pub const BRIDGE_UNDELIVERED_ALERT: &str = "bridge_undelivered";
@@ -48,15 +48,10 @@ fn why(message: &SqsMessage, what: &str) -> String {
 
 impl DeadLetters {
     pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
-        process_batch(event, &self.failures, |message| {
-            self.process_message(message)
+        process_batch(event, &self.failures, |job, message| async move {
+            self.process_job(&job, &message).await
         })
         .await
-    }
-
-    pub async fn process_message(&self, message: SqsMessage) -> Result<Outcome, JobError> {
-        let job = decode_job(&message)?;
-        self.process_job(&job, &message).await
     }
 
     async fn process_job(&self, job: &Job, message: &SqsMessage) -> Result<Outcome, JobError> {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use deskmate_shared::agent::AgentBackends;
 use deskmate_shared::bridge::Bridge;
 use deskmate_shared::config::WorkerConfig;
@@ -16,7 +16,7 @@ use deskmate_shared::http_retry::RetryPolicy;
 use deskmate_shared::queue::JobQueue;
 use deskmate_shared::reply_once::{ReplierSettings, attempt_owner};
 use deskmate_shared::secrets::SecretStore;
-use deskmate_shared::sqs_batch::{FailurePolicy, decode_job, process_batch};
+use deskmate_shared::sqs_batch::{FailurePolicy, process_batch};
 use deskmate_shared::state::{
     BotStates, BridgeSessions, ConversationsAccounts, KnowledgeIndexes, ReplyClaims,
     StoreDirectory, WidgetRoutes,
@@ -161,16 +161,10 @@ impl ReplyWorker {
         )))
     }
 
-    /// Processes one SQS message.
-    pub async fn process_message(&self, message: SqsMessage) -> Result<Outcome, JobError> {
-        let job = decode_job(&message)?;
-        let span = tracing::info_span!("job", kind = job.kind());
-        self.process_job(&job).instrument(span).await
-    }
-
     pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
-        process_batch(event, &self.failures, |message| {
-            self.process_message(message)
+        process_batch(event, &self.failures, |job, _| async move {
+            let span = tracing::info_span!("job", kind = job.kind());
+            self.process_job(&job).instrument(span).await
         })
         .await
     }
