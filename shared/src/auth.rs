@@ -79,6 +79,21 @@ pub fn standard_webhook_signature(key: &[u8], id: &str, timestamp: u64, body: &s
     format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
 }
 
+/// The headers of a JSON delivery signed the Standard Webhooks way, now: `id` stays the same
+/// for every retry of one delivery, so the receiver can de-duplicate.
+pub fn standard_webhook_headers(key: &[u8], id: &str, body: &str) -> [(&'static str, String); 4] {
+    let timestamp = OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
+    [
+        ("content-type", "application/json".to_owned()),
+        ("webhook-id", id.to_owned()),
+        ("webhook-timestamp", timestamp.to_string()),
+        (
+            "webhook-signature",
+            standard_webhook_signature(key, id, timestamp, body),
+        ),
+    ]
+}
+
 /// The token of an `Authorization: Bearer <token>` header value, if it is one.
 pub fn bearer_token(header_value: &str) -> Option<&str> {
     let (scheme, token) = header_value.trim().split_once(' ')?;

@@ -37,13 +37,12 @@ impl AwsAdapters {
         let client = aws_sdk_sqs::Client::new(sdk);
         let queue =
             |url: &str| std::sync::Arc::new(crate::queue::SqsQueue::new(client.clone(), url));
-        crate::sqs_batch::FailurePolicy {
+        crate::sqs_batch::FailurePolicy::new(
             schedule,
-            redelivery: queue(queue_url),
-            dead_letters: dead_letter_queue_url
+            queue(queue_url),
+            dead_letter_queue_url
                 .map(|url| queue(url) as std::sync::Arc<dyn crate::queue::DeadLetters>),
-            unanswered: Default::default(),
-        }
+        )
     }
 
     /// Secrets Manager, for the functions that call Zendesk or agents (not the webhooks).

@@ -21,9 +21,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::auth::{standard_webhook_signature, whsec_key};
+use crate::auth::{standard_webhook_headers, whsec_key};
 use crate::domain::{
-    BridgeContent, BridgeEvent, BridgeInbound, BridgeSession, ConversationsAccount, StoreConfig,
+    BridgeContent, BridgeEvent, BridgeInbound, BridgeSession, BridgeSettings, ConversationsAccount,
+    StoreConfig,
 };
 use crate::failure::{JobError, Outcome};
 use crate::handoff::AGENT_WORKSPACE;
@@ -143,27 +144,14 @@ pub struct Bridge {
     pub desks: Arc<dyn BridgeDesks>,
     pub secrets: Arc<dyn SecretStore>,
     pub http: reqwest::Client,
-    pub timing: BridgeTiming,
     /// The API's public base URL, for attachment links; when unknown, links are paths.
     pub public_url: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug)]
-pub struct BridgeTiming {
-    /// How long one attempt at opening a session holds it.
-    pub lease: Duration,
-    /// How long an attachment link works.
-    pub link_ttl: Duration,
-}
-
-impl Default for BridgeTiming {
-    fn default() -> Self {
-        Self {
-            lease: Duration::from_secs(60),
-            link_ttl: Duration::from_secs(15 * 60),
-        }
-    }
-}
+/// How long one attempt at opening a session holds it.
+const OPEN_LEASE: Duration = Duration::from_secs(60);
+/// How long an attachment link works.
+const LINK_TTL: Duration = Duration::from_secs(15 * 60);
 
 fn session_mark(session: &BridgeSession) -> String {
     format!("{}/{}", session.store_id, session.id)
@@ -230,7 +218,6 @@ impl Bridge {
             http: zendesk.http().clone(),
             secrets: zendesk.secrets(),
             desks: zendesk,
-            timing: BridgeTiming::default(),
             public_url,
         }
     }
@@ -283,7 +270,7 @@ impl Bridge {
         let owner = attempt_owner();
         let session = match self
             .sessions
-            .claim_session(&new, &owner, self.timing.lease)
+            .claim_session(&new, &owner, OPEN_LEASE)
             .await?
         {
             SessionClaim::Mine(session) => session,
@@ -340,7 +327,7 @@ impl Bridge {
             None => {
                 let id = self.user_for(desk.as_ref(), customer).await?;
                 session.user_id = Some(id.clone());
-                self.sessions.save_session(&session, owner, false).await?;
+                self.sessions.save_session(&session, owner).await?;
                 id
             }
         };
@@ -369,7 +356,10 @@ impl Bridge {
                     }
                 };
                 session.conversation_id = Some(id.clone());
-                self.sessions.save_session(&session, owner, false).await?;
+                // The link before the record: a retry that finds the conversation recorded
+                // does not come back here.
+                self.sessions.link_conversation(&session).await?;
+                self.sessions.save_session(&session, owner).await?;
                 id
             }
         };
@@ -398,7 +388,7 @@ impl Bridge {
                 context.get_or_insert(id);
             }
             session.context_message_id = context;
-            self.sessions.save_session(&session, owner, false).await?;
+            self.sessions.save_session(&session, owner).await?;
         }
         let conversation = desk.conversation(&conversation_id).await?;
         if !in_agent_workspace(&conversation) {
@@ -410,7 +400,7 @@ impl Bridge {
             .await?;
         }
         session.handed_over = true;
-        self.sessions.save_session(&session, owner, true).await?;
+        self.sessions.save_session(&session, owner).await?;
         Ok(session)
     }
 
@@ -573,9 +563,12 @@ impl Bridge {
         after: u64,
         limit: usize,
         base_url: &str,
-    ) -> Result<Vec<Value>, BridgeError> {
+    ) -> Result<Vec<BridgeEvent>, BridgeError> {
         self.session(store, session_id).await?;
-        let key = self.link_key(store).await?;
+        let key = match &store.bridge {
+            Some(bridge) => Some(self.signing_key(bridge).await?),
+            None => None,
+        };
         let events = self
             .sessions
             .events_after(&store.id, session_id, after, limit)
@@ -650,17 +643,14 @@ impl Bridge {
         })
     }
 
-    /// The HMAC key of the store's attachment links and deliveries, if it has a bridge.
-    async fn link_key(&self, store: &StoreConfig) -> Result<Option<Vec<u8>>, BridgeError> {
-        let Some(settings) = &store.bridge else {
-            return Ok(None);
-        };
+    /// The HMAC key of a bridge's deliveries and attachment links.
+    async fn signing_key(&self, bridge: &BridgeSettings) -> Result<Vec<u8>, BridgeError> {
         let secret = self
             .secrets
-            .secret(&settings.signing_secret)
+            .secret(&bridge.signing_secret)
             .await
             .map_err(|err| BridgeError::Secret(err.to_string()))?;
-        whsec_key(&secret).map(Some).ok_or_else(|| {
+        whsec_key(&secret).ok_or_else(|| {
             BridgeError::Secret("the bridge signing secret is not whsec_<base64>".into())
         })
     }
@@ -674,9 +664,12 @@ impl Bridge {
         event: &BridgeEvent,
         key: Option<&[u8]>,
         base_url: &str,
-    ) -> Value {
-        let mut data = event.data.clone();
-        if let Some(attachment) = data.get_mut("attachment").and_then(Value::as_object_mut)
+    ) -> BridgeEvent {
+        let mut event = event.clone();
+        if let Some(attachment) = event
+            .data
+            .get_mut("attachment")
+            .and_then(Value::as_object_mut)
             && let Some(Value::String(media_url)) = attachment.remove("media_url")
         {
             let link = key.map(|key| {
@@ -684,7 +677,7 @@ impl Bridge {
                     store: store.id.to_string(),
                     session: session_id.to_owned(),
                     media_url,
-                    expires: crate::state::epoch_seconds_now() + self.timing.link_ttl.as_secs(),
+                    expires: crate::state::epoch_seconds_now() + LINK_TTL.as_secs(),
                 }
                 .sign(key);
                 format!(
@@ -694,13 +687,7 @@ impl Bridge {
             });
             attachment.insert("url".into(), json!(link));
         }
-        json!({
-            "id": event.id,
-            "seq": event.seq,
-            "type": event.kind,
-            "timestamp": event.created_at,
-            "data": data,
-        })
+        event
     }
 
     /// Delivers `event` to the store's bridge webhook, signed the Standard Webhooks way.
@@ -715,26 +702,22 @@ impl Bridge {
             return Ok(());
         };
         let key = self
-            .link_key(store)
+            .signing_key(settings)
             .await
             .map_err(|err| JobError::Delivery {
                 transient: true,
                 detail: err.to_string(),
             })?;
         let base = self.public_url.as_deref().unwrap_or("");
-        let body = self
-            .present(store, session_id, event, key.as_deref(), base)
-            .to_string();
-        let key = key.unwrap_or_default();
-        let timestamp = crate::state::epoch_seconds_now();
-        let signature = standard_webhook_signature(&key, &event.id, timestamp, &body);
-        let answer = self
-            .http
-            .post(&settings.webhook_url)
-            .header("content-type", "application/json")
-            .header("webhook-id", &event.id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
+        let presented = self.present(store, session_id, event, Some(&key), base);
+        let body = serde_json::to_string(&presented).expect("events serialise");
+        let headers = standard_webhook_headers(&key, &event.id, &body);
+        let answer = headers
+            .into_iter()
+            .fold(
+                self.http.post(&settings.webhook_url),
+                |request, (name, value)| request.header(name, value),
+            )
             .body(body)
             .send()
             .await;
@@ -775,10 +758,11 @@ impl Bridge {
             .store(&store_id)
             .await?
             .ok_or_else(|| BridgeError::BadLink("not an attachment link".into()))?;
-        let key = self
-            .link_key(&store)
-            .await?
+        let bridge = store
+            .bridge
+            .as_ref()
             .ok_or_else(|| BridgeError::BadLink("not an attachment link".into()))?;
+        let key = self.signing_key(bridge).await?;
         link.verify(token, &key)?;
         if link.expires < crate::state::epoch_seconds_now() {
             return Err(BridgeError::BadLink(

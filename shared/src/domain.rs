@@ -188,13 +188,6 @@ pub enum StoreMode {
 }
 
 impl StoreMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoreMode::Auto => "auto",
-            StoreMode::Draft => "draft",
-        }
-    }
-
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "auto" => Some(StoreMode::Auto),
@@ -376,7 +369,8 @@ pub struct BridgeSession {
     pub ended: Option<String>,
 }
 
-/// One event for a bridge session's caller, numbered in the order it was recorded.
+/// One event for a bridge session's caller, numbered in the order it was recorded; serialised
+/// as the caller receives it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BridgeEvent {
     /// 1, 2, 3… per session: the polling cursor.
@@ -385,8 +379,8 @@ pub struct BridgeEvent {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
-    /// RFC 3339.
-    pub created_at: String,
+    /// When it was recorded, RFC 3339.
+    pub timestamp: String,
     pub data: serde_json::Value,
 }
 

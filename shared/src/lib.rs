@@ -28,6 +28,7 @@ pub mod queue;
 pub mod render;
 pub mod reply_once;
 pub mod secrets;
+mod serde_null;
 pub mod sqs_batch;
 pub mod state;
 pub mod telemetry;

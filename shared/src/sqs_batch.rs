@@ -72,6 +72,21 @@ pub struct FailurePolicy {
 pub const UNANSWERED_ALERT: &str = "customer_unanswered";
 
 impl FailurePolicy {
+    /// The policy of a consumer that retries through `redelivery` and gives up to
+    /// `dead_letters` (none for the dead-letter consumer itself).
+    pub fn new(
+        schedule: RetrySchedule,
+        redelivery: Arc<dyn Redelivery>,
+        dead_letters: Option<Arc<dyn DeadLetters>>,
+    ) -> Self {
+        Self {
+            schedule,
+            redelivery,
+            dead_letters,
+            unanswered: Arc::default(),
+        }
+    }
+
     /// Applies the policy to one failed message of `store`; `Err` means "report it as failed".
     async fn settle(&self, message: &SqsMessage, store: &str, error: JobError) -> Result<(), ()> {
         let verdict = match self
@@ -271,12 +286,11 @@ mod tests {
     #[tokio::test]
     async fn retries_come_back_after_a_backoff_and_permanent_failures_go_to_a_human() {
         let recorder = Arc::new(Recorder::default());
-        let policy = FailurePolicy {
-            schedule: RetrySchedule::default(),
-            redelivery: recorder.clone(),
-            dead_letters: Some(recorder.clone()),
-            unanswered: Arc::default(),
-        };
+        let policy = FailurePolicy::new(
+            RetrySchedule::default(),
+            recorder.clone(),
+            Some(recorder.clone()),
+        );
         let mut event = SqsEvent::default();
         event.records = vec![
             message("ok", 1, 1),

@@ -580,15 +580,12 @@ async fn bridge_sessions_are_claimed_once_and_number_their_events_without_gaps()
     // Progress is saved by the lease holder only; the conversation then finds its session.
     let progress = BridgeSession {
         conversation_id: Some("conv-1".into()),
+        handed_over: true,
         ..new.clone()
     };
-    assert!(
-        state
-            .save_session(&progress, "someone-else", false)
-            .await
-            .is_err()
-    );
-    state.save_session(&progress, owner, true).await.unwrap();
+    assert!(state.save_session(&progress, "someone-else").await.is_err());
+    state.link_conversation(&progress).await.unwrap();
+    state.save_session(&progress, owner).await.unwrap();
     assert_eq!(
         state.session_of_conversation("conv-1").await.unwrap(),
         Some(progress.clone())

@@ -155,12 +155,11 @@ impl AwsResources {
         schedule: RetrySchedule,
     ) -> FailurePolicy {
         let queue = |url: &str| Arc::new(SqsQueue::new(self.sqs.clone(), url));
-        FailurePolicy {
+        FailurePolicy::new(
             schedule,
-            redelivery: queue(queue_url),
-            dead_letters: dead_letters.map(|url| queue(url) as Arc<dyn DeadLetters>),
-            unanswered: Default::default(),
-        }
+            queue(queue_url),
+            dead_letters.map(|url| queue(url) as Arc<dyn DeadLetters>),
+        )
     }
 
     /// Takes every visible message off the job queue (as the Lambda event source would).

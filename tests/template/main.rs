@@ -282,9 +282,10 @@ fn the_log_level_cannot_be_trace_and_sets_rust_log_and_lambdas_level() {
         assert_eq!(reference(rust_log), Some("LogLevel"), "{id}: RUST_LOG");
 
         let logging = property(&template, function, "LoggingConfig").expect("LoggingConfig");
-        let application = template["Globals"]["Function"]["LoggingConfig"]
+        // The function's own key wins over Globals (SAM merges maps that way).
+        let application = logging
             .get("ApplicationLogLevel")
-            .or_else(|| logging.get("ApplicationLogLevel"))
+            .or_else(|| template["Globals"]["Function"]["LoggingConfig"].get("ApplicationLogLevel"))
             .expect("an ApplicationLogLevel");
         let lookup = intrinsic(application, "FindInMap")
             .and_then(Value::as_sequence)
@@ -404,9 +405,9 @@ fn every_function_logs_to_its_own_group_with_the_stacks_retention() {
         );
         assert!(used.insert(group_id), "{group_id} is shared");
         let logging = property(&template, function, "LoggingConfig").expect("LoggingConfig");
-        let format = template["Globals"]["Function"]["LoggingConfig"]
+        let format = logging
             .get("LogFormat")
-            .or_else(|| logging.get("LogFormat"));
+            .or_else(|| template["Globals"]["Function"]["LoggingConfig"].get("LogFormat"));
         assert_eq!(format.and_then(Value::as_str), Some("JSON"), "{id}");
 
         let architectures = property(&template, function, "Architectures")

@@ -51,6 +51,18 @@ enum Event {
     Other,
 }
 
+impl Event {
+    /// The conversation the event is about; none for event types Deskmate does not read.
+    fn conversation(&self) -> Option<&ConversationRef> {
+        match self {
+            Event::Message { payload } => Some(&payload.conversation),
+            Event::Create { payload } => Some(&payload.conversation),
+            Event::Release { payload } => Some(&payload.conversation),
+            Event::Other => None,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct ReleasePayload {
     conversation: ConversationRef,
@@ -175,6 +187,8 @@ pub struct ConversationsWebhook {
 
 /// Widget routes looked up at once for one payload.
 const ROUTE_LOOKUPS_AT_ONCE: usize = 16;
+/// Delivery records forgotten at once when a payload's jobs could not be queued.
+const WRITES_AT_ONCE: usize = 16;
 
 /// The envelope's events, each with its id and type, or why the body is not an envelope.
 fn parse_envelope(body: &[u8]) -> Result<Vec<(String, String, Value)>, Rejection> {
@@ -329,17 +343,21 @@ impl ConversationsWebhook {
             .collect();
         let sent = self.queue.enqueue_many(&bodies).await;
         let mut failure = None;
+        let mut unsent = Vec::new();
         for ((members, _, _), result) in messages.iter().zip(sent) {
             if let Err(err) = result {
-                // Not accepted: Zendesk's retry must find these events new.
-                for &member in members {
-                    if let Err(forget) = self.deliveries.forget(&new[member].1).await {
-                        tracing::error!(error = %forget, "could not forget delivery");
-                    }
-                }
+                unsent.extend(members.iter().map(|&member| new[member].1.as_str()));
                 failure.get_or_insert(err);
             }
         }
+        // Not accepted: Zendesk's retry must find these events new.
+        futures::stream::iter(unsent)
+            .for_each_concurrent(WRITES_AT_ONCE, |key| async move {
+                if let Err(forget) = self.deliveries.forget(key).await {
+                    tracing::error!(error = %forget, "could not forget delivery");
+                }
+            })
+            .await;
         if let Some(err) = failure {
             return Err(unavailable("could not enqueue job", &err));
         }
@@ -578,13 +596,10 @@ fn plan(settings: &ConversationsAccount, kind: &str, event: Value) -> Plan {
             ));
         }
     };
-    let bridged = match &event {
-        Event::Message { payload } => payload.conversation.bridged(),
-        Event::Create { payload } => payload.conversation.bridged(),
-        Event::Release { payload } => payload.conversation.bridged(),
-        Event::Other => false,
+    let Some(conversation) = event.conversation() else {
+        return Plan::Ignore(format!("event type {} needs no action", echo(kind)));
     };
-    if bridged {
+    if conversation.bridged() {
         return bridge_plan(event);
     }
     let ours = |active: &Option<SwitchboardRef>| {
@@ -593,6 +608,11 @@ fn plan(settings: &ConversationsAccount, kind: &str, event: Value) -> Plan {
             .and_then(|a| a.integration_id.as_deref())
             .is_some_and(|id| id == settings.integration_id)
     };
+    // Deskmate receives a conversation's events while it holds the conversation (and, for
+    // bridge sessions, as standby events); when the event does not say who holds it, assume
+    // Deskmate (the worker checks before acting).
+    let active = &conversation.active_switchboard_integration;
+    let held = active.is_none() || ours(active);
     let (conversation, source, job_event) = match event {
         Event::Message { payload } if payload.message.author.kind != "user" => {
             let by_deskmate = payload
@@ -609,15 +629,8 @@ fn plan(settings: &ConversationsAccount, kind: &str, event: Value) -> Plan {
                 }
             };
         }
-        Event::Message { payload }
-            if payload
-                .conversation
-                .active_switchboard_integration
-                .as_ref()
-                .is_some_and(|_| !ours(&payload.conversation.active_switchboard_integration)) =>
-        {
-            // Deskmate asks for standby events (for bridge sessions): a customer writing to
-            // whoever else holds the conversation is theirs to answer.
+        Event::Message { .. } if !held => {
+            // A customer writing to whoever else holds the conversation is theirs to answer.
             return Plan::Ignore("another switchboard integration holds the conversation".into());
         }
         Event::Message { payload } => (
@@ -636,10 +649,6 @@ fn plan(settings: &ConversationsAccount, kind: &str, event: Value) -> Plan {
             return Plan::Ignore(format!("event type {} needs no action", echo(kind)));
         }
     };
-    // Deskmate receives a conversation's events while it holds the conversation; when the
-    // event does not say who holds it, assume Deskmate (the worker checks before acting).
-    let held = conversation.active_switchboard_integration.is_none()
-        || ours(&conversation.active_switchboard_integration);
     let channel = source.as_ref().and_then(|s| s.kind.clone());
     let widget = match (channel.as_deref(), source.and_then(|s| s.integration_id)) {
         (Some(channel), _) if channel != "web" => Err(format!(

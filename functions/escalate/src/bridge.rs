@@ -15,14 +15,17 @@ use deskmate_shared::bridge::{
     BridgeError, Customer, CustomerMessage, Done, OpenRequest, Speaker, TranscriptLine,
 };
 use deskmate_shared::domain::BridgeSession;
-use deskmate_shared::ingress::echo;
+use deskmate_shared::ingress::{echo, header_text};
 use deskmate_shared::zendesk::{Payload, ZendeskError};
 use http::HeaderMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{EscalateTool, NOT_BLANK_PATTERN, ToolError, parse, valid_email, validate_tags};
+use crate::{
+    EscalateTool, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_SUMMARY_CHARS, NOT_BLANK_PATTERN, ToolError,
+    parse, valid_email, validate_tags,
+};
 
 pub const OPEN_DESCRIPTION: &str = "Carries a chat that lives outside Zendesk into a Zendesk conversation: \
 finds or creates the customer's messaging user, creates a conversation, posts the summary and the transcript, \
@@ -32,7 +35,7 @@ Webhooks way, and GET /bridge/sessions/{id}/events). Idempotent on session_id: r
 failure to resume where it stopped.";
 
 /// A session id or message id: letters, digits and `-_.:`, so it fits URLs and keys as it is.
-const CALLER_ID_PATTERN: &str = "^[A-Za-z0-9_.:-]{1,128}$";
+pub(crate) const CALLER_ID_PATTERN: &str = "^[A-Za-z0-9_.:-]{1,128}$";
 pub const MAX_TRANSCRIPT_LINES: usize = 200;
 pub const MAX_LINE_CHARS: usize = 4_000;
 pub const MAX_TICKET_FIELDS: usize = 30;
@@ -177,7 +180,7 @@ pub struct SendMessageResponse {
 }
 
 /// An event, as the bridge webhook receives it.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct BridgeEventView {
     /// Stable across redeliveries (the `webhook-id` header): de-duplicate by it.
     pub id: String,
@@ -222,10 +225,7 @@ impl From<BridgeError> for ToolError {
                 tracing::error!(error = message, "bridge secret unavailable");
                 ToolError::Unavailable
             }
-            BridgeError::State(err) => {
-                tracing::error!(error = %err, "state unavailable");
-                ToolError::Unavailable
-            }
+            BridgeError::State(err) => err.into(),
         }
     }
 }
@@ -242,8 +242,8 @@ fn validate_open(request: OpenSessionRequest) -> Result<OpenRequest, ToolError> 
     let summary = request.summary.trim();
     for (field, value, max) in [
         ("customer.external_id", external_id, 128),
-        ("customer.name", name, 255),
-        ("summary", summary, 4000),
+        ("customer.name", name, MAX_NAME_CHARS),
+        ("summary", summary, MAX_SUMMARY_CHARS),
     ] {
         if value.is_empty() {
             return bad(format!("field `{field}` must not be empty"));
@@ -253,7 +253,7 @@ fn validate_open(request: OpenSessionRequest) -> Result<OpenRequest, ToolError> 
         }
     }
     let email = request.customer.email.as_deref().map(str::trim);
-    if email.is_some_and(|email| email.len() > 254 || !valid_email(email)) {
+    if email.is_some_and(|email| email.len() > MAX_EMAIL_CHARS || !valid_email(email)) {
         return bad("field `customer.email` is not an email address".into());
     }
     if request.transcript.len() > MAX_TRANSCRIPT_LINES {
@@ -391,7 +391,7 @@ fn base_url(tool: &EscalateTool, headers: &HeaderMap) -> String {
     if let Some(url) = &tool.bridge.public_url {
         return url.clone();
     }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let header = |name: &str| header_text(headers, name);
     let host = header("host").filter(|host| {
         host.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
@@ -493,7 +493,13 @@ impl EscalateTool {
             .await?;
         let events: Vec<BridgeEventView> = events
             .into_iter()
-            .map(|event| serde_json::from_value(event).expect("events are presented whole"))
+            .map(|event| BridgeEventView {
+                id: event.id,
+                seq: event.seq,
+                kind: event.kind,
+                timestamp: event.timestamp,
+                data: event.data,
+            })
             .collect();
         let next_after = events.last().map_or(after, |e| e.seq);
         Ok(EventsResponse { events, next_after })

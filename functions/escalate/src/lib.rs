@@ -28,10 +28,10 @@ use deskmate_shared::handoff::{Escalations, HandoffError, HandoffOutcome, Handof
 use deskmate_shared::ingress::{
     MAX_ERROR_CHARS, bounded, echo, header_text, json_response, untrusted,
 };
-use deskmate_shared::state::{CreationClaim, StoreDirectory, TicketCreations};
+use deskmate_shared::state::{CreationClaim, StateError, StoreDirectory, TicketCreations};
 use deskmate_shared::ticket_thread::CREATED_TAG;
 use deskmate_shared::zendesk::{NewRequester, NewTicket, NewTicketComment, ZendeskError};
-use http::{HeaderMap, Method, Response, StatusCode, header};
+use http::{HeaderMap, Response, StatusCode, header};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -123,8 +123,6 @@ pub enum ToolError {
     ZendeskFailing(String),
     #[error("temporarily unavailable, retry later")]
     Unavailable,
-    #[error("no such tool route; see GET /tools/openapi.json")]
-    NoRoute,
 }
 
 impl ToolError {
@@ -134,11 +132,19 @@ impl ToolError {
             ToolError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ToolError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ToolError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ToolError::NotFound(_) | ToolError::NoRoute => StatusCode::NOT_FOUND,
+            ToolError::NotFound(_) => StatusCode::NOT_FOUND,
             ToolError::Conflict(_) => StatusCode::CONFLICT,
             ToolError::ZendeskFailing(_) => StatusCode::BAD_GATEWAY,
             ToolError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
+    }
+}
+
+/// Deskmate's own storage failed: logged, and the caller is told to retry.
+impl From<StateError> for ToolError {
+    fn from(err: StateError) -> Self {
+        tracing::error!(error = %err, "state unavailable");
+        ToolError::Unavailable
     }
 }
 
@@ -158,10 +164,7 @@ impl From<HandoffError> for ToolError {
                 ))
             }
             HandoffError::Zendesk(err) => ToolError::ZendeskFailing(err.to_string()),
-            HandoffError::State(err) => {
-                tracing::error!(error = %err, "state unavailable");
-                ToolError::Unavailable
-            }
+            HandoffError::State(err) => err.into(),
             HandoffError::Queue(err) => {
                 tracing::error!(error = %err, "queue unavailable");
                 ToolError::Unavailable
@@ -265,41 +268,6 @@ pub struct EscalateTool {
 }
 
 impl EscalateTool {
-    /// Routes a request to the tool's three endpoints and renders the answer.
-    pub async fn respond(
-        &self,
-        method: &Method,
-        path: &str,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Response<String> {
-        let result = match (method, path.trim_end_matches('/')) {
-            (&Method::POST, "/tools/escalate") => {
-                self.escalate(headers, body).await.map(|answer| {
-                    (
-                        StatusCode::OK,
-                        serde_json::to_value(answer).expect("responses serialise"),
-                    )
-                })
-            }
-            (&Method::GET, "/tools/openapi.json") => Ok((StatusCode::OK, openapi_document())),
-            (&Method::GET, "/tools/escalate/schema") => Ok((StatusCode::OK, tool_schema())),
-            (&Method::POST, "/tools/create-ticket") => {
-                self.create_ticket(headers, body).await.map(|answer| {
-                    (
-                        StatusCode::OK,
-                        serde_json::to_value(answer).expect("responses serialise"),
-                    )
-                })
-            }
-            (&Method::GET, "/tools/create-ticket/schema") => {
-                Ok((StatusCode::OK, create_ticket_tool_schema()))
-            }
-            _ => Err(ToolError::NoRoute),
-        };
-        render(result)
-    }
-
     pub async fn escalate(
         &self,
         headers: &HeaderMap,
@@ -337,22 +305,16 @@ impl EscalateTool {
         let token = header_text(headers, header::AUTHORIZATION.as_str())
             .and_then(bearer_token)
             .ok_or(ToolError::Unauthorized)?;
-        let unavailable = |err: deskmate_shared::state::StateError| {
-            tracing::error!(error = %err, "could not read stores");
-            ToolError::Unavailable
-        };
         let hash = TokenHash::of(token);
         let store_id = self
             .stores
             .store_for_tool_token(&hash)
-            .await
-            .map_err(unavailable)?
+            .await?
             .ok_or(ToolError::Unauthorized)?;
         let store = self
             .stores
             .store(&store_id)
-            .await
-            .map_err(unavailable)?
+            .await?
             .ok_or(ToolError::Unauthorized)?;
         // The lookup went by hash; the constant-time check guards against a stale index entry.
         match &store.tool_token_hash {
@@ -372,11 +334,7 @@ impl EscalateTool {
         let claimed: Vec<u64> = self
             .stores
             .stores_of_account(&store.subdomain)
-            .await
-            .map_err(|err| {
-                tracing::error!(error = %err, "could not read stores");
-                ToolError::Unavailable
-            })?
+            .await?
             .into_iter()
             .filter(|other| other.id != store.id)
             .filter_map(|other| other.brand_id)
@@ -634,15 +592,10 @@ impl EscalateTool {
         let mut call = validate_create(parse(body)?)?;
         self.check_source(&store, &call.source).await?;
         let url = |id: u64| format!("https://{}.zendesk.com/agent/tickets/{id}", store.subdomain);
-        let unavailable = |err: deskmate_shared::state::StateError| {
-            tracing::error!(error = %err, "state unavailable");
-            ToolError::Unavailable
-        };
         match self
             .creations
             .claim_creation(&store.id, &call.key, CREATION_LEASE)
-            .await
-            .map_err(unavailable)?
+            .await?
         {
             CreationClaim::Created(id) => {
                 return Ok(CreateTicketResponse {
@@ -679,8 +632,7 @@ impl EscalateTool {
         };
         self.creations
             .record_creation(&store.id, &call.key, ticket_id)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         tracing::info!(store_id = %store.id, ticket_id, source = %call.source, "ticket created by tool call");
         Ok(CreateTicketResponse {
             ticket_id,
@@ -710,7 +662,7 @@ impl EscalateTool {
 
 /// The create-ticket request's JSON Schema: its own fields, exactly one source.
 fn create_request_schema(generator: &mut schemars::SchemaGenerator) -> Value {
-    one_thread_schema::<CreateTicketRequest>(generator, &["priority"])
+    one_thread_schema::<CreateTicketRequest>(generator)
 }
 
 /// The create-ticket tool as LLM function calling expects it.
@@ -731,10 +683,12 @@ fn embedded(schema: schemars::Schema) -> Value {
             object.remove(key);
         }
     }
+    without_null_defaults(&mut value);
     value
 }
 
-/// Drops the `"default": null` schemars gives optional fields (OpenAPI 3.0 has no null).
+/// Drops the `"default": null` schemars gives `#[serde(default)]` optional fields: OpenAPI 3.0
+/// has no null, and `{"ticket_id": null}` names no target.
 fn without_null_defaults(schema: &mut Value) {
     match schema {
         Value::Object(object) => {
@@ -750,31 +704,14 @@ fn without_null_defaults(schema: &mut Value) {
 
 /// The escalate request's JSON Schema: its own fields, exactly one target.
 fn request_schema(generator: &mut schemars::SchemaGenerator) -> Value {
-    one_thread_schema::<EscalateRequest>(generator, &[])
+    one_thread_schema::<EscalateRequest>(generator)
 }
 
 /// The schema of a request naming exactly one of `ticket_id` / `conversation_id` — the rule
-/// serde cannot say. `#[serde(default)]` makes schemars say `"default": null`, which those
-/// (and `also_without_default`) may not be.
-fn one_thread_schema<T: schemars::JsonSchema>(
-    generator: &mut schemars::SchemaGenerator,
-    also_without_default: &[&str],
-) -> Value {
+/// serde cannot say.
+fn one_thread_schema<T: schemars::JsonSchema>(generator: &mut schemars::SchemaGenerator) -> Value {
     let mut schema = embedded(generator.root_schema_for::<T>());
-    let object = schema.as_object_mut().expect("an object schema");
-    let fields = ["ticket_id", "conversation_id"]
-        .iter()
-        .chain(also_without_default);
-    for field in fields {
-        if let Some(property) = object
-            .get_mut("properties")
-            .and_then(|properties| properties.get_mut(*field))
-            .and_then(Value::as_object_mut)
-        {
-            property.remove("default");
-        }
-    }
-    object.insert(
+    schema.as_object_mut().expect("an object schema").insert(
         "oneOf".into(),
         json!([{"required": ["ticket_id"]}, {"required": ["conversation_id"]}]),
     );
@@ -842,15 +779,13 @@ pub fn openapi_document() -> Value {
             generator.root_schema_for::<bridge::EventsResponse>(),
         ),
     ] {
-        let mut schema = embedded(schema);
-        without_null_defaults(&mut schema);
-        schemas.insert(name.into(), schema);
+        schemas.insert(name.into(), embedded(schema));
     }
     // Types the bridge schemas refer to (e.g. SessionStatus).
     schemas.extend(generator.take_definitions(true));
     let error_response = |description: &str| json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}});
     let session_answer = |description: &str| json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SessionResponse"}}}});
-    let session_parameter = json!({"name": "id", "in": "path", "required": true, "style": "simple", "description": "Your session id.", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"}});
+    let session_parameter = json!({"name": "id", "in": "path", "required": true, "style": "simple", "description": "Your session id.", "schema": {"type": "string", "pattern": bridge::CALLER_ID_PATTERN}});
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -1029,11 +964,14 @@ pub const ROUTES: [(&str, &str); 11] = [
 pub fn router(tool: Arc<EscalateTool>) -> axum::Router {
     use axum::routing::{get, post};
     axum::Router::new()
-        .route(ROUTES[0].1, post(receive))
-        .route(ROUTES[1].1, get(receive))
-        .route(ROUTES[2].1, get(receive))
-        .route(ROUTES[3].1, post(receive))
-        .route(ROUTES[4].1, get(receive))
+        .route(ROUTES[0].1, post(escalate))
+        .route(ROUTES[1].1, get(|| async { ok(Ok(tool_schema())) }))
+        .route(ROUTES[2].1, get(|| async { ok(Ok(openapi_document())) }))
+        .route(ROUTES[3].1, post(create_ticket))
+        .route(
+            ROUTES[4].1,
+            get(|| async { ok(Ok(create_ticket_tool_schema())) }),
+        )
         .route(ROUTES[5].1, post(open_session))
         .route(ROUTES[6].1, get(session_state).delete(end_session))
         .route(ROUTES[8].1, post(send_message))
@@ -1045,6 +983,19 @@ pub fn router(tool: Arc<EscalateTool>) -> axum::Router {
 
 type Tool = State<Arc<EscalateTool>>;
 
+/// A `200` answer, or the error's.
+fn ok<T: Serialize>(result: Result<T, ToolError>) -> Response<String> {
+    render(result.map(|answer| (StatusCode::OK, answer)))
+}
+
+async fn escalate(State(tool): Tool, headers: HeaderMap, body: Bytes) -> Response<String> {
+    ok(tool.escalate(&headers, &body).await)
+}
+
+async fn create_ticket(State(tool): Tool, headers: HeaderMap, body: Bytes) -> Response<String> {
+    ok(tool.create_ticket(&headers, &body).await)
+}
+
 async fn open_session(State(tool): Tool, headers: HeaderMap, body: Bytes) -> Response<String> {
     render(tool.open_session(&headers, &body).await)
 }
@@ -1054,11 +1005,7 @@ async fn session_state(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response<String> {
-    render(
-        tool.session_state(&headers, &id)
-            .await
-            .map(|r| (StatusCode::OK, r)),
-    )
+    ok(tool.session_state(&headers, &id).await)
 }
 
 async fn end_session(
@@ -1066,11 +1013,7 @@ async fn end_session(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response<String> {
-    render(
-        tool.end_session(&headers, &id)
-            .await
-            .map(|r| (StatusCode::OK, r)),
-    )
+    ok(tool.end_session(&headers, &id).await)
 }
 
 async fn send_message(
@@ -1079,11 +1022,7 @@ async fn send_message(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response<String> {
-    render(
-        tool.send_message(&headers, &id, &body)
-            .await
-            .map(|r| (StatusCode::OK, r)),
-    )
+    ok(tool.send_message(&headers, &id, &body).await)
 }
 
 async fn session_events(
@@ -1092,11 +1031,7 @@ async fn session_events(
     Query(query): Query<std::collections::BTreeMap<String, String>>,
     headers: HeaderMap,
 ) -> Response<String> {
-    render(
-        tool.session_events(&headers, &id, &query)
-            .await
-            .map(|r| (StatusCode::OK, r)),
-    )
+    ok(tool.session_events(&headers, &id, &query).await)
 }
 
 /// An agent's file, streamed from Zendesk to whoever holds a valid signed link.
@@ -1113,16 +1048,6 @@ async fn attachment(State(tool): Tool, Path(token): Path<String>) -> axum::respo
             .into_response(),
         Err(err) => render::<Value>(Err(ToolError::from(err))).into_response(),
     }
-}
-
-async fn receive(
-    State(tool): State<Arc<EscalateTool>>,
-    method: Method,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response<String> {
-    tool.respond(&method, uri.path(), &headers, &body).await
 }
 
 #[cfg(test)]

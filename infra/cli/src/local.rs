@@ -235,12 +235,7 @@ impl LocalStack {
                 let state = Arc::new(MemoryState::new());
                 let queue = Arc::new(MemoryQueue::new());
                 let secrets = Arc::new(MemorySecrets::new());
-                let failures = FailurePolicy {
-                    schedule: worker_config.retries,
-                    redelivery: queue.clone(),
-                    dead_letters: None,
-                    unanswered: Default::default(),
-                };
+                let failures = FailurePolicy::new(worker_config.retries, queue.clone(), None);
                 let (functions, ports, worker) = assemble(
                     state,
                     secrets,
@@ -294,12 +289,7 @@ impl LocalStack {
                     worker_config.secrets_ttl,
                 ));
                 let queue = Arc::new(SqsQueue::new(sqs.clone(), &queue_url));
-                let failures = FailurePolicy {
-                    schedule: worker_config.retries,
-                    redelivery: queue.clone(),
-                    dead_letters: None,
-                    unanswered: Default::default(),
-                };
+                let failures = FailurePolicy::new(worker_config.retries, queue.clone(), None);
                 let (functions, ports, worker) =
                     assemble(state, secrets, queue, failures, &ingress, &worker_config);
                 let source = SqsEventSource {

@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -221,7 +221,7 @@ fn refuses_tools(status: StatusCode, body: &str) -> bool {
 
 #[derive(Deserialize)]
 struct Completion {
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_null::null_as_default")]
     choices: Vec<Choice>,
 }
 
@@ -238,7 +238,7 @@ struct AssistantMessage {
     /// A string, `null`, absent, or (some servers) an array of `{type: "text", text}` parts.
     #[serde(default)]
     content: Value,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_null::null_as_default")]
     tool_calls: Vec<ToolCall>,
     /// OpenAI's structured refusal: the model declined to answer.
     #[serde(default)]
@@ -263,14 +263,6 @@ struct EscalateArguments {
     summary: String,
     #[serde(default)]
     reason: Option<String>,
-}
-
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 fn message_text(content: &Value) -> Option<String> {

@@ -11,7 +11,7 @@ use super::{
     Agent, AgentAnswer, AgentError, AgentTurn, Channel, Escalation, Speaker, call_agent_service,
 };
 pub use crate::auth::standard_webhook_signature;
-use crate::auth::whsec_key;
+use crate::auth::{standard_webhook_headers, whsec_key};
 use crate::http_retry::RetryPolicy;
 use async_trait::async_trait;
 
@@ -121,18 +121,13 @@ impl Agent for WebhookAgent {
                 .map(|b| format!("{b:02x}"))
                 .collect::<String>()
         );
-        let timestamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
-        let signature = standard_webhook_signature(self.key.expose_secret(), &id, timestamp, &body);
+        let headers = standard_webhook_headers(self.key.expose_secret(), &id, &body);
         let text = call_agent_service(&self.policy, deadline, || {
-            self.http
-                .post(&self.url)
-                .header("content-type", "application/json")
-                .header("webhook-id", &id)
-                .header("webhook-timestamp", timestamp.to_string())
-                .header("webhook-signature", &signature)
+            headers
+                .iter()
+                .fold(self.http.post(&self.url), |request, (name, value)| {
+                    request.header(*name, value)
+                })
                 .body(body.clone())
         })
         .await?;

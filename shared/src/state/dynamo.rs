@@ -429,7 +429,7 @@ impl StoreDirectory for DynamoState {
                 keys.push((session_owner_pk(session), SESSION_SK.to_owned()));
             }
         }
-        for sk in self.knowledge_keys(&store.id, KNOWLEDGE_PREFIX).await? {
+        for sk in self.knowledge_keys(&store.id, KNOWLEDGE_HEAD).await? {
             keys.push((store_pk(&store.id), sk));
         }
         for (pk, sk) in keys {
@@ -1205,12 +1205,13 @@ impl DynamoState {
 
 /// A knowledge chunk holds at most this many bytes of the index's JSON.
 pub const KNOWLEDGE_CHUNK_BYTES: usize = 300_000;
+/// The head's sort key, which every knowledge item's starts with.
 const KNOWLEDGE_HEAD: &str = "KNOWLEDGE";
-/// Every knowledge item's sort key starts so (the head's included).
-const KNOWLEDGE_PREFIX: &str = "KNOWLEDGE";
+/// Every chunk's sort key starts so.
+const KNOWLEDGE_CHUNKS: &str = "KNOWLEDGE#";
 
 fn knowledge_chunk_prefix(version: u64) -> String {
-    format!("KNOWLEDGE#{version:020}#")
+    format!("{KNOWLEDGE_CHUNKS}{version:020}#")
 }
 
 /// `json` cut into pieces of at most `max` bytes, on character boundaries.
@@ -1343,7 +1344,7 @@ impl KnowledgeIndexes for DynamoState {
             .flatten()
             .map(knowledge_chunk_prefix)
             .collect::<Vec<_>>();
-        for sk in self.knowledge_keys(store, "KNOWLEDGE#").await? {
+        for sk in self.knowledge_keys(store, KNOWLEDGE_CHUNKS).await? {
             if kept.iter().any(|prefix| sk.starts_with(prefix)) {
                 continue;
             }
@@ -1557,26 +1558,7 @@ impl BridgeSessions for DynamoState {
         }
     }
 
-    async fn save_session(
-        &self,
-        session: &BridgeSession,
-        owner: &str,
-        finished: bool,
-    ) -> Result<(), StateError> {
-        if let Some(conversation) = &session.conversation_id {
-            // The link first: once the session names its conversation, events find it.
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .item("pk", s(bridged_pk(conversation)))
-                .item("sk", s(SESSION_SK))
-                .item("store_id", s(session.store_id.to_string()))
-                .item("session_id", s(session.id.clone()))
-                .item(TTL_ATTRIBUTE, bridge_ttl())
-                .send()
-                .await
-                .map_err(unavailable)?;
-        }
+    async fn save_session(&self, session: &BridgeSession, owner: &str) -> Result<(), StateError> {
         let mut expression = String::from("SET doc = :doc");
         let mut update = self
             .client
@@ -1588,7 +1570,7 @@ impl BridgeSessions for DynamoState {
             .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(":doc", Self::session_doc(session))
             .expression_attribute_values(":owner", s(owner));
-        if finished {
+        if session.handed_over {
             expression.push_str(", opened = :true, lease_until = :zero");
             update = update
                 .expression_attribute_values(":true", AttributeValue::Bool(true))
@@ -1608,6 +1590,24 @@ impl BridgeSessions for DynamoState {
             ))),
             Err(err) => Err(unavailable(err)),
         }
+    }
+
+    async fn link_conversation(&self, session: &BridgeSession) -> Result<(), StateError> {
+        let Some(conversation) = &session.conversation_id else {
+            return Ok(());
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(bridged_pk(conversation)))
+            .item("sk", s(SESSION_SK))
+            .item("store_id", s(session.store_id.to_string()))
+            .item("session_id", s(session.id.clone()))
+            .item(TTL_ATTRIBUTE, bridge_ttl())
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn release_session(
@@ -1726,7 +1726,7 @@ impl BridgeSessions for DynamoState {
                 seq: count + 1,
                 id: bridge_event_id(store, session, key),
                 kind: kind.to_owned(),
-                created_at: now_rfc3339(),
+                timestamp: now_rfc3339(),
                 data: data.clone(),
             };
             let doc = serde_json::to_string(&event).expect("events serialise");

@@ -560,12 +560,7 @@ impl BridgeSessions for MemoryState {
         Ok(SessionClaim::Mine(bridged.session.clone()))
     }
 
-    async fn save_session(
-        &self,
-        session: &BridgeSession,
-        owner: &str,
-        finished: bool,
-    ) -> Result<(), StateError> {
+    async fn save_session(&self, session: &BridgeSession, owner: &str) -> Result<(), StateError> {
         let mut tables = self.tables();
         let key = (session.store_id.clone(), session.id.clone());
         let bridged = tables
@@ -580,13 +575,18 @@ impl BridgeSessions for MemoryState {
             ended,
             ..session.clone()
         };
-        if finished {
+        if session.handed_over {
             bridged.lease_until = 0;
         }
+        Ok(())
+    }
+
+    async fn link_conversation(&self, session: &BridgeSession) -> Result<(), StateError> {
         if let Some(conversation) = &session.conversation_id {
-            tables
-                .bridged_conversations
-                .insert(conversation.clone(), key);
+            self.tables().bridged_conversations.insert(
+                conversation.clone(),
+                (session.store_id.clone(), session.id.clone()),
+            );
         }
         Ok(())
     }
@@ -683,7 +683,7 @@ impl BridgeSessions for MemoryState {
             seq: bridged.events.len() as u64 + 1,
             id: bridge_event_id(store, session, key),
             kind: kind.to_owned(),
-            created_at: now_rfc3339(),
+            timestamp: now_rfc3339(),
             data: data.clone(),
         };
         bridged.keys.insert(key.to_owned(), event.seq);

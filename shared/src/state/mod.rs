@@ -300,14 +300,11 @@ pub trait BridgeSessions: Send + Sync {
         owner: &str,
         lease: Duration,
     ) -> Result<SessionClaim, StateError>;
-    /// Records the steps done so far (and the conversation's link to the session); `owner`
-    /// must hold the lease. `finished` ends the lease: the session is open.
-    async fn save_session(
-        &self,
-        session: &BridgeSession,
-        owner: &str,
-        finished: bool,
-    ) -> Result<(), StateError>;
+    /// Records the steps done so far; `owner` must hold the lease. A session handed over is
+    /// open: its lease ends.
+    async fn save_session(&self, session: &BridgeSession, owner: &str) -> Result<(), StateError>;
+    /// Links the session's conversation to it, so the conversation's events find it.
+    async fn link_conversation(&self, session: &BridgeSession) -> Result<(), StateError>;
     /// Ends `owner`'s lease so a retry can resume at once.
     async fn release_session(
         &self,

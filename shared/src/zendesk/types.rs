@@ -1,7 +1,7 @@
 //! Support API shapes, as Zendesk documents them (only the fields Deskmate reads or writes;
 //! everything else is ignored on the way in).
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 /// A ticket as Zendesk shows it. Only `id` is required: the Tickets API marks the other fields
 /// optional (and `requester_id` nullable), so a missing one takes its default.
@@ -12,8 +12,9 @@ pub struct Ticket {
     pub subject: Option<String>,
     #[serde(default)]
     pub status: String,
-    /// [`NO_REQUESTER`] when Zendesk gives none (`null` or absent); see [`Ticket::requester`].
-    #[serde(default, deserialize_with = "null_as_no_requester")]
+    /// [`NO_REQUESTER`] (0, the default) when Zendesk gives none (`null` or absent); see
+    /// [`Ticket::requester`].
+    #[serde(default, deserialize_with = "crate::serde_null::null_as_default")]
     pub requester_id: u64,
     #[serde(default)]
     pub submitter_id: Option<u64>,
@@ -23,11 +24,11 @@ pub struct Ticket {
     pub group_id: Option<u64>,
     #[serde(default)]
     pub brand_id: Option<u64>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_null::null_as_default")]
     pub tags: Vec<String>,
     /// The stamp a guarded update presents; empty when the answer did not carry it (an update's
     /// answer may not: [`SupportClient`](super::SupportClient) then reads the ticket again).
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_null::null_as_default")]
     pub updated_at: String,
     #[serde(default)]
     pub via: Option<Via>,
@@ -35,18 +36,6 @@ pub struct Ticket {
 
 /// Zendesk user ids start at 1: 0 stands for "no requester".
 pub const NO_REQUESTER: u64 = 0;
-
-fn null_as_no_requester<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    Ok(Option::<u64>::deserialize(deserializer)?.unwrap_or(NO_REQUESTER))
-}
-
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
-}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Via {
@@ -82,7 +71,7 @@ impl Ticket {
 pub struct Comment {
     pub id: u64,
     pub author_id: u64,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_null::null_as_default")]
     pub body: String,
     /// Zendesk's default for a comment is public.
     #[serde(default = "public_by_default")]
@@ -98,12 +87,12 @@ fn public_by_default() -> bool {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: u64,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_null::null_as_default")]
     pub name: String,
     #[serde(default)]
     pub email: Option<String>,
     /// `end-user`, `agent` or `admin` (empty, so neither staff nor agent, when absent).
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_null::null_as_default")]
     pub role: String,
     /// The agent's role type: `null` for a plain Agent or Admin; otherwise 0 custom agent
     /// role, 1 light agent, 2 chat-only agent, 3 contributor, 4 admin, 5 billing admin.
@@ -249,7 +238,7 @@ pub struct NewComment {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Brand {
     pub id: u64,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_null::null_as_default")]
     pub name: String,
     /// The brand's zendesk.com subdomain: its Help Center is served on
     /// `{subdomain}.zendesk.com` (whatever custom domain `host_mapping` adds).
