@@ -161,3 +161,36 @@ async fn a_refused_delivery_is_dead_lettered_and_stays_in_the_log() {
         json!("Your refund is on its way.")
     );
 }
+
+#[tokio::test]
+async fn a_customer_message_whose_answer_was_lost_is_posted_once() {
+    let bridge = BridgeApp::spawn().await;
+    let (_, opened) = bridge.open(&session_request("chat-lost")).await;
+    let conversation = opened["conversation_id"].as_str().unwrap().to_owned();
+    bridge.app.sandbox.inject(FaultRule::once(
+        Call::PostMessage,
+        Fault::CommitThenStatus { status: 500 },
+    ));
+    let path = "/bridge/sessions/chat-lost/messages";
+    let message = json!({"message_id": "m-lost", "text": "Is anyone there?"});
+    let (status, failed) = bridge
+        .call(reqwest::Method::POST, path, Some(&message), None)
+        .await;
+    assert_eq!(status, 502, "{failed}");
+    let (status, retried) = bridge
+        .call(reqwest::Method::POST, path, Some(&message), None)
+        .await;
+    assert_eq!(
+        (status, retried["status"].as_str()),
+        (200, Some("already_sent")),
+        "{retried}"
+    );
+    let posted = bridge
+        .app
+        .sandbox
+        .conversation_messages(&conversation)
+        .into_iter()
+        .filter(|m| m.text == "Is anyone there?")
+        .count();
+    assert_eq!(posted, 1);
+}

@@ -480,3 +480,60 @@ async fn deliveries_are_told_apart_by_zendesks_invocation_id_not_by_their_body()
     );
     assert_eq!(app.aws.queue_depth().await, 3);
 }
+
+#[tokio::test]
+async fn a_delivery_that_could_not_be_queued_is_taken_when_zendesk_retries_it() {
+    let app = TestApp::spawn().await;
+    let stored = app
+        .state
+        .store(&app.store.config.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let secret = stored.webhook_signing_secret.unwrap();
+    let token = app.store.webhook_token.expose_secret().to_owned();
+    let customer = app.customer.to_string();
+    let body =
+        payload(json!({"event": "comment_added", "ticket_id": "7", "current_user_id": customer}));
+    // The same function over the same table, while its queue is down.
+    let ingress = deskmate_shared::config::IngressConfig {
+        table_name: app.aws.table.clone(),
+        queue_url: app.aws.queue_url.clone(),
+        burst_window: std::time::Duration::ZERO,
+        dedup_ttl: std::time::Duration::from_secs(3600),
+    };
+    let missing = format!("{}-gone", app.aws.queue_url);
+    let down = ticket_webhook::TicketWebhook::new(
+        app.state.clone(),
+        std::sync::Arc::new(deskmate_shared::queue::SqsQueue::new(
+            app.aws.sqs.clone(),
+            &missing,
+        )),
+        &ingress,
+    );
+    let now = rfc3339(OffsetDateTime::now_utc());
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in [
+        ("content-type", "application/json".to_owned()),
+        ("authorization", format!("Bearer {token}")),
+        ("x-zendesk-webhook-signature-timestamp", now.clone()),
+        (
+            "x-zendesk-webhook-signature",
+            zendesk_signature(&secret, &now, &body),
+        ),
+        ("x-zendesk-webhook-invocation-id", "8350209999".to_owned()),
+    ] {
+        headers.insert(name, value.parse().unwrap());
+    }
+    let answer = down
+        .respond(app.store.config.id.as_str(), &headers, &body)
+        .await;
+    assert_eq!(answer.status().as_u16(), 503, "{}", answer.body());
+    assert_eq!(app.aws.queue_depth().await, 0);
+
+    // Zendesk retries the same invocation once the queue is back: it is taken, not refused
+    // as a duplicate, and queued once.
+    let (status, answer) = deliver(&app, &secret, &token, &body, Some("8350209999")).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(app.aws.queue_depth().await, 1);
+}

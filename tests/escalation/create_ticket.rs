@@ -168,3 +168,46 @@ async fn bad_bodies_are_refused_naming_the_field() {
     let required = schema["function"]["parameters"]["required"].to_string();
     assert!(required.contains("idempotency_key"), "{required}");
 }
+
+#[tokio::test]
+async fn a_lost_answer_or_a_call_in_flight_never_makes_a_second_ticket() {
+    use zendesk_sandbox::{Call, Fault, FaultRule};
+    let app = TestApp::spawn().await;
+    let source = app.customer_emails("My kettle arrived broken, can I get a new one?");
+    app.run_worker().await;
+
+    // Zendesk creates the ticket but the answer is lost: the caller hears 502, and its retry
+    // with the same key gets that same ticket (Zendesk's Idempotency-Key), not a second one.
+    app.sandbox.inject(FaultRule::once(
+        Call::CreateTicket,
+        Fault::CommitThenStatus { status: 500 },
+    ));
+    let call = request(json!({"ticket_id": source}), "kettle-lost");
+    let (status, lost) = create_ticket(&app, &app.store.tool_token, &call).await;
+    assert_eq!(status, 502, "{lost}");
+    assert_eq!(app.sandbox.tickets_tagged("deskmate_created").len(), 1);
+    let (status, retried) = create_ticket(&app, &app.store.tool_token, &call).await;
+    assert_eq!(status, 200, "{retried}");
+    let made = app.sandbox.tickets_tagged("deskmate_created");
+    assert_eq!(made.len(), 1, "one ticket: {made:?}");
+    assert_eq!(retried["ticket_id"].as_u64(), Some(made[0]));
+
+    // A second call while the first is still creating gets 409; the first finishes alone.
+    app.sandbox.inject(FaultRule::once(
+        Call::CreateTicket,
+        Fault::Latency { millis: 1500 },
+    ));
+    let call = request(json!({"ticket_id": source}), "kettle-slow");
+    let (first, second) = tokio::join!(create_ticket(&app, &app.store.tool_token, &call), async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        create_ticket(&app, &app.store.tool_token, &call).await
+    });
+    assert_eq!(second.0, 409, "{}", second.1);
+    assert_eq!(
+        (first.0, first.1["status"].as_str()),
+        (200, Some("created")),
+        "{}",
+        first.1
+    );
+    assert_eq!(app.sandbox.tickets_tagged("deskmate_created").len(), 2);
+}
