@@ -367,14 +367,7 @@ async fn bad_requests_get_clear_4xx_answers_and_queue_nothing() {
 #[tokio::test]
 async fn events_deskmate_does_not_act_on_are_acknowledged_and_ignored() {
     let app = TestApp::spawn().await;
-    let stored = app
-        .state
-        .store(&app.store.config.id)
-        .await
-        .unwrap()
-        .unwrap();
-    let secret = stored.webhook_signing_secret.unwrap();
-    let token = app.store.webhook_token.expose_secret().to_owned();
+    let (secret, token) = webhook_credentials(&app).await;
     let bot = app.bot.to_string();
     let other_brand = (app.brand + 1).to_string();
     for (body, reason) in [
@@ -438,9 +431,8 @@ async fn deliver(
     (status, response.json().await.expect("a JSON body"))
 }
 
-#[tokio::test]
-async fn deliveries_are_told_apart_by_zendesks_invocation_id_not_by_their_body() {
-    let app = TestApp::spawn().await;
+/// The store's webhook signing secret and bearer token, as Zendesk holds them.
+async fn webhook_credentials(app: &TestApp) -> (SecretString, String) {
     let stored = app
         .state
         .store(&app.store.config.id)
@@ -448,7 +440,13 @@ async fn deliveries_are_told_apart_by_zendesks_invocation_id_not_by_their_body()
         .unwrap()
         .unwrap();
     let secret = stored.webhook_signing_secret.unwrap();
-    let token = app.store.webhook_token.expose_secret().to_owned();
+    (secret, app.store.webhook_token.expose_secret().to_owned())
+}
+
+#[tokio::test]
+async fn deliveries_are_told_apart_by_zendesks_invocation_id_not_by_their_body() {
+    let app = TestApp::spawn().await;
+    let (secret, token) = webhook_credentials(&app).await;
     // Two customer comments a second apart can render the very same body.
     let customer = app.customer.to_string();
     let body =
@@ -484,14 +482,7 @@ async fn deliveries_are_told_apart_by_zendesks_invocation_id_not_by_their_body()
 #[tokio::test]
 async fn a_delivery_that_could_not_be_queued_is_taken_when_zendesk_retries_it() {
     let app = TestApp::spawn().await;
-    let stored = app
-        .state
-        .store(&app.store.config.id)
-        .await
-        .unwrap()
-        .unwrap();
-    let secret = stored.webhook_signing_secret.unwrap();
-    let token = app.store.webhook_token.expose_secret().to_owned();
+    let (secret, token) = webhook_credentials(&app).await;
     let customer = app.customer.to_string();
     let body =
         payload(json!({"event": "comment_added", "ticket_id": "7", "current_user_id": customer}));
